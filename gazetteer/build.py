@@ -176,7 +176,8 @@ def _write(conn: sqlite3.Connection, records: Iterable[dict[str, Any]]) -> dict[
         place_id = writer.add(rec)
         geometry = rec.get("geometry")
         if geometry is not None:
-            geometries.setdefault(rec["country_code"], geometry)
+            if rec["key"] == f"ne:{rec['country_code']}":
+                geometries[rec["country_code"]] = geometry
             conn.execute("INSERT INTO geometries VALUES (?, ?)", (place_id, _outline(geometry)))
         counts[rec["source"]] = counts.get(rec["source"], 0) + 1
     writer.flush()

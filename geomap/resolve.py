@@ -31,7 +31,7 @@ _KIND_PENALTY = {"official": 0.0, "short": 0.0, "abbreviation": 0.0, "historic":
 # Bonus for a candidate inside a country the document names elsewhere (points of prior).
 _CONTEXT_BONUS = 25.0
 _HYPHENS = re.compile(r"\s*[-‐‑–—]\s*")
-_NEXT_WORD = re.compile(r"^[ \t]+([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
+_NEXT_WORD = re.compile(r"[ \t]+([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
 _PREV_WORD = re.compile(r"\b([A-Z][a-z]+)[ \t]+$")
 
 
@@ -206,7 +206,7 @@ class Resolver:
         """0..1 from the margin between the best and the runner-up score."""
         best = ranked[0]
         if len(ranked) == 1:
-            margin = 30.0
+            margin = 40.0  # no rival at all: as sure as a clear winner
         else:
             margin = best.score - ranked[1].score
         confidence = 1.0 / (1.0 + math.exp(-margin / 8.0))

@@ -1,0 +1,28 @@
+import pytest
+
+from gazetteer.normalize import normalize_name
+
+
+@pytest.mark.parametrize("written, expected", [
+    ("Nagorno-Karabakh", "nagorno karabakh"),
+    ("Nagorno–Karabakh", "nagorno karabakh"),   # en dash
+    ("Nagorno Karabakh", "nagorno karabakh"),
+    ("NAGORNO-KARABAKH", "nagorno karabakh"),
+    ("U.S.", "us"),
+    ("U.S", "us"),
+    ("Bakı", "baki"),
+    ("Türkiye", "turkiye"),
+    ("Côte d’Ivoire", "cote divoire"),           # curly apostrophe
+    ("Côte d'Ivoire", "cote divoire"),
+    ("the South Caucasus", "south caucasus"),
+    ("The Hague", "hague"),
+    ("  São   Paulo ", "sao paulo"),
+    ("Łódź", "lodz"),
+    ("Straße", "strasse"),
+])
+def test_normalize_name_equivalent_spellings(written, expected):
+    assert normalize_name(written) == expected
+
+
+def test_normalize_name_without_letters_is_empty():
+    assert normalize_name(" -. ") == ""
