@@ -57,14 +57,41 @@ def decode_bytes(data: bytes, source: str, *, encoding: str | None = None) -> st
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            from charset_normalizer import from_bytes
-            best = from_bytes(data).best()
-            if best is None:
-                raise InputError(f"{source}: cannot decode: not a text file in any known encoding") from None
-            text = str(best)
-            warnings.warn(f"{source}: not valid UTF-8; decoded as {best.encoding} "
+            text, used = _detect(data, source)
+            warnings.warn(f"{source}: not valid UTF-8; decoded as {used} "
                           "(use --encoding to force one)", GeomapWarning, stacklevel=2)
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _detect(data: bytes, source: str) -> tuple[str, str]:
+    """Detect the encoding with charset-normalizer; return (text, encoding name)."""
+    from charset_normalizer import from_bytes
+    best = from_bytes(data).best()
+    if best is None:
+        raise InputError(f"{source}: cannot decode: not a text file in any known encoding")
+    # charset-normalizer cannot tell single-byte Latin code pages apart on short texts
+    # (it picks cp1250 for French as readily as cp1252, turning "où" into "oů"). Windows-1252
+    # is by far the most common legacy encoding of English and Western European news, so it
+    # wins whenever the detector chose a single-byte code page and the bytes are valid cp1252.
+    if _is_latin_code_page(best.encoding):
+        try:
+            return data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return str(best), best.encoding
+
+
+# Single-byte code pages for Latin scripts (Cyrillic, Greek, Arabic... pages are left alone).
+_LATIN_CODE_PAGES = frozenset({
+    "cp1250", "cp1252", "cp1254", "cp1257", "cp437", "cp775", "cp850", "cp852", "cp857", "cp858",
+    "iso8859-1", "iso8859-2", "iso8859-3", "iso8859-4", "iso8859-9", "iso8859-10", "iso8859-13",
+    "iso8859-14", "iso8859-15", "iso8859-16", "latin-1", "mac-roman", "mac-latin2", "mac-iceland",
+    "mac-turkish", "hp-roman8"})
+
+
+def _is_latin_code_page(encoding: str) -> bool:
+    import codecs
+    return codecs.lookup(encoding).name in _LATIN_CODE_PAGES
 
 
 def document_from_text(text: str, *, id: str = "doc", source: str | None = "<string>") -> Document:
