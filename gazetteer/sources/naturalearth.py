@@ -59,6 +59,16 @@ def _clean(value: Any) -> str | None:
     return text if text and text != "-99" else None
 
 
+def _display_name(props: dict[str, Any]) -> str:
+    """The short English name ("United States", "China"), unless Natural Earth abbreviates it
+    ("S. Sudan", "Bosnia and Herz.") or uses a formal form ("Republic of Korea")."""
+    short = _clean(props.get("NAME")) or ""
+    english = _clean(props.get("NAME_EN")) or short
+    if not short or "." in short or short.startswith(("Republic of", "Dem. ")):
+        return english
+    return short
+
+
 def iter_countries() -> Iterator[dict[str, Any]]:
     """Yield one place record per Natural Earth admin-0 unit that has an ISO code.
 
@@ -90,7 +100,7 @@ def iter_countries() -> Iterator[dict[str, Any]]:
         if not code:
             continue
         is_main = main_unit[code] == props["ADM0_A3"]
-        name = _clean(props.get("NAME_EN")) or _clean(props["NAME"])
+        name = _display_name(props)
         names: list[tuple[str, str, str]] = [(name, "en", "official")]
         for column, kind in (("NAME", "short"), ("NAME_LONG", "official"), ("ADMIN", "official"),
                              ("GEOUNIT", "official"), ("BRK_NAME", "short"), ("NAME_SORT", "alternate"),
