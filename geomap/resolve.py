@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gazetteer import Candidate, Gazetteer, GazetteerPlace
@@ -23,7 +23,12 @@ from gazetteer import Candidate, Gazetteer, GazetteerPlace
 from .model import Document, Mention, Place, Resolution
 from .recognize import CONDITIONAL_LABELS
 
-__all__ = ["Resolver", "prior", "is_strong", "to_place", "ScoredCandidate"]
+__all__ = ["Resolver", "Fallback", "prior", "is_strong", "to_place", "ScoredCandidate"]
+
+#: A fallback resolver (e.g. an online geocoder) asked for names the gazetteer cannot resolve:
+#: called with the mention and the ISO alpha-2 codes of the countries the document mentions,
+#: it returns ``(place, confidence)`` or ``(None, reason)``. It must not raise.
+Fallback = Callable[[Mention, frozenset[str]], "tuple[Place, float] | tuple[None, str]"]
 
 # Name kinds that mean "this word is a place name" (demonyms are not toponyms).
 _TOPONYM_KINDS = frozenset({"official", "short", "abbreviation", "alternate", "historic"})
@@ -98,10 +103,18 @@ class Resolver:
     ----------
     gazetteer : gazetteer.Gazetteer
         Where candidates come from (lookups are cached by the gazetteer).
+    fallback : Fallback, optional
+        Asked for toponyms with no gazetteer candidate, and for those resolved with a
+        confidence below ``fallback_below``; its place is used when it finds one.
+    fallback_below : float
+        Confidence (0..1) under which a gazetteer resolution is checked with the fallback.
     """
 
-    def __init__(self, gazetteer: Gazetteer):
+    def __init__(self, gazetteer: Gazetteer, *, fallback: Fallback | None = None,
+                 fallback_below: float = 0.0):
         self.gazetteer = gazetteer
+        self.fallback = fallback
+        self.fallback_below = fallback_below
 
     def candidates(self, name: str) -> list[Candidate]:
         """Toponym candidates for a name (demonym matches left out), unranked."""
@@ -158,14 +171,32 @@ class Resolver:
             if not ranked:
                 if mention.label in CONDITIONAL_LABELS:
                     continue
-                resolutions.append(Resolution(mention, None, 0.0, "no gazetteer match", 0))
+                resolutions.append(self._ask_fallback(
+                    Resolution(mention, None, 0.0, "no gazetteer match", 0), context))
                 continue
             best = ranked[0].candidate.place
             if not _has_coordinates(best):
-                resolutions.append(Resolution(mention, None, 0.0, "missing coordinates", len(ranked)))
+                resolutions.append(self._ask_fallback(
+                    Resolution(mention, None, 0.0, "missing coordinates", len(ranked)), context))
                 continue
-            resolutions.append(Resolution(mention, to_place(best), self._confidence(ranked), None, len(ranked)))
+            resolution = Resolution(mention, to_place(best), self._confidence(ranked), None, len(ranked))
+            if resolution.confidence < self.fallback_below:
+                resolution = self._ask_fallback(resolution, context)
+            resolutions.append(resolution)
         return resolutions
+
+    def _ask_fallback(self, resolution: Resolution, context: frozenset[str]) -> Resolution:
+        """The fallback's answer when it has one, else ``resolution`` unchanged (an unresolved
+        one gets the fallback's reason appended)."""
+        if self.fallback is None:
+            return resolution
+        place, detail = self.fallback(resolution.mention, context)
+        if place is not None:
+            return Resolution(resolution.mention, place, float(detail), None, resolution.candidates + 1)
+        if resolution.place is None and detail:
+            return Resolution(resolution.mention, None, 0.0, f"{resolution.reason}; {detail}",
+                              resolution.candidates)
+        return resolution
 
     def _split_compound(self, mention: Mention) -> list[Mention]:
         """"Armenia-Azerbaijan" → Armenia, Azerbaijan when the whole is not a name but each
