@@ -129,6 +129,15 @@ class Resolution:
         Why the mention is unresolved (``"no gazetteer match"``, ``"missing coordinates"``...).
     candidates : int
         Number of gazetteer candidates considered.
+    role : str
+        How the text uses the place: ``"literal"`` (a location), ``"metonymic"`` (a place
+        standing for its government or institution: "the Kremlin said", "Washington urged")
+        or ``"demonym"`` (an adjective or inhabitant name: "Armenian" → Armenia).
+    provenance : dict or None
+        How the place was chosen: ``matched_name``, ``name_kind`` (official, short,
+        abbreviation, alternate, historic, demonym, curated), ``candidates``, ``score``,
+        ``runner_up`` (``{"name", "country_code", "feature_code", "score"}`` or None) and
+        ``rules`` (names of the rules that fired).
     """
 
     mention: Mention
@@ -136,6 +145,8 @@ class Resolution:
     confidence: float = 0.0
     reason: str | None = None
     candidates: int = 0
+    role: str = "literal"
+    provenance: dict[str, Any] | None = None
 
     @property
     def resolved(self) -> bool:
@@ -143,7 +154,8 @@ class Resolution:
         return self.place is not None
 
     def to_dict(self) -> dict[str, Any]:
-        """The mention object of the JSON contract (``text, start, end, sentence, label, place``)."""
+        """The mention object of the JSON contract (``text, start, end, sentence, label, role,
+        place, provenance``)."""
         m = self.mention
         place = None
         if self.place is not None:
@@ -161,7 +173,7 @@ class Resolution:
                 "confidence": round(self.confidence, 3),
             }
         return {"text": m.text, "start": m.start, "end": m.end, "sentence": m.sentence,
-                "label": m.label, "place": place}
+                "label": m.label, "role": self.role, "place": place, "provenance": self.provenance}
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ EXPECTED_SPACY_GIT_VERSION = "5010fcbd3"
 TOPONYM_LABELS = frozenset({"GPE", "LOC", "FAC"})
 # Labels the small model often puts on places ("Nagorno-Karabakh" ORG, "Yerevan" PERSON,
 # "South Caucasus" NORP): kept only when the gazetteer knows the span as a strong place.
-CONDITIONAL_LABELS = frozenset({"ORG", "PERSON", "NORP"})
+CONDITIONAL_LABELS = frozenset({"ORG", "PERSON", "NORP", "GAZ"})
 _UNNEEDED_PIPES = ("tagger", "parser", "attribute_ruler", "lemmatizer")
 # A piece of a long text is cut at a line break, else a sentence end, within this window.
 _PIECE_CHARS = 100_000

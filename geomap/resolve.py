@@ -3,9 +3,19 @@
 For each mention the gazetteer gives every place with that (normalised) name. Candidates are
 ranked by a prior — curated entries, then countries, continents and capitals, first-level
 divisions, then other places by population, with a penalty for matches through alternate
-names — plus a bonus for candidates in countries the same document mentions. Spans that the
-NER model labelled ORG, PERSON or NORP are kept only when their best candidate is a strong
-kind of place and they do not look like part of a person's name.
+names — plus bonuses from the document:
+
+- a qualifier right after the name ("Paris, TX", "Cambridge, Massachusetts", "Athens,
+  Georgia") favours candidates inside that first-level division or country;
+- candidates inside countries (and first-level divisions) the document clearly names elsewhere
+  are favoured (Georgia next to Tbilisi is the country; Georgia next to Atlanta the US state).
+
+Spans that the NER model labelled ORG, PERSON or NORP, and names found only by the gazetteer
+matcher (label ``GAZ``), are kept when the gazetteer knows them as a strong kind of place and
+they are not part of a person's name, or when a locative preposition precedes them ("in
+Cirencester"). A name known only as a demonym ("Armenian") resolves to its country with role
+``demonym``; a capital, country or seat of power that speaks or acts ("the Kremlin said",
+"Washington urged") gets role ``metonymic`` and stays mapped to the place.
 
 Every mention that is a toponym keeps a :class:`~geomap.model.Resolution`: with a place, or
 with an explicit reason. One unresolvable name never drops the others.
@@ -16,9 +26,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from gazetteer import Candidate, Gazetteer, GazetteerPlace
+from gazetteer import Candidate, Gazetteer, GazetteerPlace, normalize_name
 
 from .model import Document, Mention, Place, Resolution
 from .recognize import CONDITIONAL_LABELS
@@ -33,11 +43,32 @@ Fallback = Callable[[Mention, frozenset[str]], "tuple[Place, float] | tuple[None
 # Name kinds that mean "this word is a place name" (demonyms are not toponyms).
 _TOPONYM_KINDS = frozenset({"official", "short", "abbreviation", "alternate", "historic"})
 _KIND_PENALTY = {"official": 0.0, "short": 0.0, "abbreviation": 0.0, "historic": 8.0, "alternate": 12.0}
-# Bonus for a candidate inside a country the document names elsewhere (points of prior).
-_CONTEXT_BONUS = 25.0
+# Points added to a candidate's prior (see the module docstring).
+_CONTEXT_COUNTRY_BONUS = 25.0
+_CONTEXT_ADMIN1_BONUS = 15.0
+_QUALIFIER_BONUS = 50.0
+# The least population for a non-strong place proposed by a conditional label with a
+# locative preposition in front ("in Cirencester").
+_LOCATIVE_MIN_POPULATION = 1000
+
 _HYPHENS = re.compile(r"\s*[-‐‑–—]\s*")
 _NEXT_WORD = re.compile(r"[ \t]+([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
 _PREV_WORD = re.compile(r"\b([A-Z][a-z]+)[ \t]+$")
+_LOCATIVE = re.compile(r"\b(?:in|at|from|near|to|into|across|outside|inside|around|throughout|via|towards?|"
+                       r"between|through|reached|visited|entered|left|leaving|of)\s+(?:the\s+)?$", re.IGNORECASE)
+# "Paris, TX", "Cambridge, Massachusetts", "Athens, Georgia", "Victoria, British Columbia".
+_CODE = re.compile(r"[A-Z]{2}|[A-Z]\.[A-Z]\.")
+_QUALIFIER = re.compile(r",[ \t]*([A-Z]{2}\b|[A-Z]\.[A-Z]\.|[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2})")
+_SPEECH_VERBS = ("said|says|say|stated|states|announced|announces|urged|urges|warned|warns|accused|accuses|"
+                 "insisted|insists|denied|denies|called|calls|confirmed|confirms|condemned|condemns|rejected|"
+                 "rejects|demanded|demands|threatened|threatens|responded|responds|agreed|agrees|claimed|claims|"
+                 "welcomed|welcomes|wants|wanted|vowed|vows|signaled|signalled|signals|hopes|believes|argued|"
+                 "argues|declined|declines|refused|refuses|decided|decides|plans|planned|approved|approves|"
+                 "imposed|imposes|sanctioned|expelled|recalled|summoned|blamed|blames|insisted|pledged|pledges|"
+                 "promised|promises|asked|asks|told|tells|added|adds|noted|notes|reported|reports|"
+                 "criticized|criticised|praised|backed|backs|supports|supported|opposes|opposed|sent|sends")
+_METONYMY = re.compile(r"(?:['’]s)?[ \t]+(?:(?:has|have|had|will|would|is|was|also|already|again|has\s+also)[ \t]+)*"
+                       rf"(?:{_SPEECH_VERBS})\b")
 
 
 def is_strong(place: GazetteerPlace) -> bool:
@@ -84,10 +115,30 @@ def to_place(place: GazetteerPlace) -> Place:
 
 @dataclass(frozen=True)
 class ScoredCandidate:
-    """A candidate with its score in context (prior plus bonuses, points)."""
+    """A candidate with its score in context (prior plus bonuses, points) and the rules that
+    added to it."""
 
     candidate: Candidate
     score: float
+    rules: tuple[str, ...] = ()
+
+
+@dataclass
+class _Context:
+    """What the document tells about where it is: countries, first-level divisions, and
+    per-mention qualifiers."""
+
+    countries: dict[str, set[str]] = field(default_factory=dict)
+    admin1: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    qualifiers: dict[int, frozenset[tuple[str, str | None]]] = field(default_factory=dict)
+    skip: set[int] = field(default_factory=set)
+
+    def around(self, name: str) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """Countries and divisions named by the document's *other* names, so that a name's
+        own first guess ("Athens" → Greece) does not vote for itself."""
+        own = normalize_name(name)
+        return (frozenset(c for c, names in self.countries.items() if names - {own}),
+                frozenset(a for a, names in self.admin1.items() if names - {own}))
 
 
 def _has_coordinates(place: GazetteerPlace) -> bool:
@@ -116,22 +167,53 @@ class Resolver:
         self.fallback = fallback
         self.fallback_below = fallback_below
 
+    # -- candidates --------------------------------------------------------------------------
+
     def candidates(self, name: str) -> list[Candidate]:
         """Toponym candidates for a name (demonym matches left out), unranked."""
         return [c for c in self.gazetteer.lookup(name) if c.name_kind in _TOPONYM_KINDS]
 
-    def rank(self, name: str, countries: frozenset[str] = frozenset()) -> list[ScoredCandidate]:
-        """Candidates for ``name``, best first, with the context bonus for ``countries``
-        (ISO alpha-2 codes the document mentions)."""
+    def demonym_of(self, name: str) -> Candidate | None:
+        """The place a demonym or adjective names ("Armenian" → Armenia), or None."""
+        found = [c for c in self.gazetteer.lookup(name) if c.name_kind == "demonym"]
+        return max(found, key=lambda c: c.place.population or 0) if found else None
+
+    def rank(self, name: str, countries: frozenset[str] = frozenset(), *,
+             admin1: frozenset[tuple[str, str]] = frozenset(),
+             qualifier: frozenset[tuple[str, str | None]] = frozenset()) -> list[ScoredCandidate]:
+        """Candidates for ``name``, best first.
+
+        Parameters
+        ----------
+        name : str
+        countries : frozenset of str
+            ISO alpha-2 codes of countries the document mentions (context bonus).
+        admin1 : frozenset of (country_code, admin1_code)
+            First-level divisions the document mentions (context bonus).
+        qualifier : frozenset of (country_code, admin1_code or None)
+            What a qualifier written right after the name may mean ("Paris, TX" →
+            {("US", "TX")}; "Athens, Georgia" → {("GE", None), ("US", "GA")}).
+        """
         scored = []
         for cand in self.candidates(name):
+            place = cand.place
             score = prior(cand)
-            code = cand.place.country_code
-            if code and code in countries and not cand.place.feature_code.startswith("PCL"):
-                score += _CONTEXT_BONUS
-            scored.append(ScoredCandidate(cand, score))
+            rules = []
+            code = place.country_code
+            if code and ((code, None) in qualifier or (code, place.admin1) in qualifier):
+                score += _QUALIFIER_BONUS
+                rules.append("qualifier")
+            if code and code in countries and not place.feature_code.startswith("PCL"):
+                score += _CONTEXT_COUNTRY_BONUS
+                rules.append("context:country")
+                if place.admin1 and (code, place.admin1) in admin1 and place.feature_code != "ADM1":
+                    score += _CONTEXT_ADMIN1_BONUS
+                    rules.append("context:admin1")
+            scored.append(ScoredCandidate(cand, score, tuple(rules)))
         scored.sort(key=lambda s: (-s.score, -(s.candidate.place.population or 0), s.candidate.place.id))
         return scored
+
+    # -- document ----------------------------------------------------------------------------
 
     def resolve(self, document: Document, mentions: Sequence[Mention]) -> list[Resolution]:
         """Resolve the mentions of one document.
@@ -139,64 +221,114 @@ class Resolver:
         Parameters
         ----------
         document : Document
-            The document the mentions come from (its text is read around conditional spans).
+            The document the mentions come from (its text is read around each mention).
         mentions : sequence of Mention
             From :class:`~geomap.recognize.Recognizer`, in text order.
 
         Returns
         -------
         list of Resolution
-            In text order. Mentions labelled ORG/PERSON/NORP that are not strong places are
-            left out (they are not toponyms); every other mention is present, resolved or with
-            a reason. A hyphenated span made of place names ("Armenia-Azerbaijan") becomes one
-            resolution per name.
+            In text order. Conditional mentions (ORG/PERSON/NORP/GAZ) that are not places are
+            left out (they are not toponyms), as are qualifiers such as "TX" in "Paris, TX";
+            every other mention is present, resolved or with a reason. A hyphenated span made
+            of place names ("Armenia-Azerbaijan") becomes one resolution per name.
         """
         kept: list[Mention] = []
         for mention in mentions:
             kept.extend(self._split_compound(mention))
-        # First pass, no context: which countries does the document clearly talk about?
-        countries: set[str] = set()
-        for mention in kept:
+        context = self._context(document, kept)
+        resolutions = []
+        for index, mention in enumerate(kept):
+            if index in context.skip:
+                continue
+            resolution = self._resolve_one(document, mention, context, context.qualifiers.get(index, frozenset()))
+            if resolution is not None:
+                resolutions.append(resolution)
+        return resolutions
+
+    def _context(self, document: Document, mentions: list[Mention]) -> _Context:
+        """First pass without context: the countries and divisions the document clearly names,
+        and the qualifier written after each mention."""
+        text = document.text
+        context = _Context()
+        starts = {m.start: i for i, m in enumerate(mentions)}
+        for index, mention in enumerate(mentions):
+            match = _QUALIFIER.match(text, mention.end)
+            if match:
+                qualifier = self._qualifier(match.group(1))
+                if qualifier:
+                    context.qualifiers[index] = qualifier
+                    later = starts.get(match.start(1))
+                    if later is not None and _CODE.fullmatch(match.group(1)):
+                        context.skip.add(later)      # "TX" in "Paris, TX" is context, not a toponym
+            own = normalize_name(mention.text)
             ranked = self.rank(mention.text)
             if ranked and self._accept(document, mention, ranked):
                 best = ranked[0].candidate.place
                 if best.country_code and is_strong(best):
-                    countries.add(best.country_code)
-        context = frozenset(countries)
-        resolutions = []
-        for mention in kept:
-            ranked = self.rank(mention.text, context)
-            if ranked and not self._accept(document, mention, ranked):
-                continue
-            if not ranked:
-                if mention.label in CONDITIONAL_LABELS:
-                    continue
-                resolutions.append(self._ask_fallback(
-                    Resolution(mention, None, 0.0, "no gazetteer match", 0), context))
-                continue
-            best = ranked[0].candidate.place
-            if not _has_coordinates(best):
-                resolutions.append(self._ask_fallback(
-                    Resolution(mention, None, 0.0, "missing coordinates", len(ranked)), context))
-                continue
-            resolution = Resolution(mention, to_place(best), self._confidence(ranked), None, len(ranked))
-            if resolution.confidence < self.fallback_below:
-                resolution = self._ask_fallback(resolution, context)
-            resolutions.append(resolution)
-        return resolutions
+                    context.countries.setdefault(best.country_code, set()).add(own)
+                    if best.feature_code == "ADM1" and best.admin1:
+                        context.admin1.setdefault((best.country_code, best.admin1), set()).add(own)
+            elif not ranked:
+                demonym = self.demonym_of(mention.text)
+                if demonym is not None and demonym.place.country_code:
+                    context.countries.setdefault(demonym.place.country_code, set()).add(own)
+        return context
 
-    def _ask_fallback(self, resolution: Resolution, context: frozenset[str]) -> Resolution:
-        """The fallback's answer when it has one, else ``resolution`` unchanged (an unresolved
-        one gets the fallback's reason appended)."""
-        if self.fallback is None:
-            return resolution
-        place, detail = self.fallback(resolution.mention, context)
-        if place is not None:
-            return Resolution(resolution.mention, place, float(detail), None, resolution.candidates + 1)
-        if resolution.place is None and detail:
-            return Resolution(resolution.mention, None, 0.0, f"{resolution.reason}; {detail}",
-                              resolution.candidates)
+    def _qualifier(self, written: str) -> frozenset[tuple[str, str | None]]:
+        """Every (country_code, admin1) a qualifier may name: a first-level division or a
+        country ("Georgia" → the country and the US state); empty when it names neither."""
+        if _CODE.fullmatch(written):
+            # Postal abbreviations of US states are GeoNames' admin1 codes for the US.
+            return frozenset({("US", written.replace(".", ""))})
+        options = set()
+        for cand in self.candidates(written):
+            place = cand.place
+            if place.feature_code == "ADM1" and place.country_code and place.admin1:
+                options.add((place.country_code, place.admin1))
+            elif place.feature_code.startswith("PCL") and place.country_code:
+                options.add((place.country_code, None))
+        return frozenset(options)
+
+    def _resolve_one(self, document: Document, mention: Mention, context: _Context,
+                     qualifier: frozenset[tuple[str, str | None]]) -> Resolution | None:
+        countries, admin1 = context.around(mention.text)
+        ranked = self.rank(mention.text, countries, admin1=admin1, qualifier=qualifier)
+        if not ranked:
+            demonym = self.demonym_of(mention.text)
+            if demonym is not None and _has_coordinates(demonym.place):
+                return Resolution(mention, to_place(demonym.place), 0.9, None, 1, "demonym",
+                                  self._provenance(mention, [ScoredCandidate(demonym, prior(demonym))], ["demonym"]))
+            if mention.label in CONDITIONAL_LABELS:
+                return None
+            return self._ask_fallback(Resolution(mention, None, 0.0, "no gazetteer match", 0), countries)
+        rules = self._accept(document, mention, ranked)
+        if not rules:
+            return None
+        best = ranked[0]
+        if not _has_coordinates(best.candidate.place):
+            return self._ask_fallback(Resolution(mention, None, 0.0, "missing coordinates", len(ranked)),
+                                      countries)
+        role = self._role(document, mention, best.candidate.place)
+        rules = [*rules, *best.rules] + (["metonymy"] if role == "metonymic" else [])
+        resolution = Resolution(mention, to_place(best.candidate.place), self._confidence(ranked), None,
+                                len(ranked), role, self._provenance(mention, ranked, rules))
+        if resolution.confidence < self.fallback_below:
+            resolution = self._ask_fallback(resolution, countries)
         return resolution
+
+    @staticmethod
+    def _provenance(mention: Mention, ranked: list[ScoredCandidate], rules: list[str]) -> dict:
+        best = ranked[0]
+        runner_up = None
+        if len(ranked) > 1:
+            other = ranked[1].candidate.place
+            runner_up = {"name": other.name, "country_code": other.country_code,
+                         "feature_code": other.feature_code, "score": round(ranked[1].score, 1)}
+        kind = "curated" if best.candidate.place.source == "curated" and best.candidate.name_kind == "official" \
+            else best.candidate.name_kind
+        return {"matched_name": mention.text, "name_kind": kind, "candidates": len(ranked),
+                "score": round(best.score, 1), "runner_up": runner_up, "rules": rules}
 
     def _split_compound(self, mention: Mention) -> list[Mention]:
         """"Armenia-Azerbaijan" → Armenia, Azerbaijan when the whole is not a name but each
@@ -214,32 +346,57 @@ class Resolver:
                                  mention.sentence, mention.sentence_start, mention.label))
         return parts
 
-    def _accept(self, document: Document, mention: Mention, ranked: list[ScoredCandidate]) -> bool:
+    def _accept(self, document: Document, mention: Mention, ranked: list[ScoredCandidate]) -> list[str]:
+        """The rules under which a mention is a toponym (empty list: it is not)."""
         if mention.label not in CONDITIONAL_LABELS:
-            return True
-        if not is_strong(ranked[0].candidate.place):
-            return False
+            return ["ner:" + mention.label]
+        text = document.text
+        best = ranked[0].candidate.place
         # "Ararat Mirzoyan", "Jordan Vale": a capitalised unknown word next to the span
         # makes it part of a person's or organisation's name.
-        text = document.text
         after = _NEXT_WORD.match(text, mention.end)
-        if after and not self.gazetteer.has_name(after.group(1)):
-            return False
+        if after and not self.gazetteer.lookup(after.group(1)):
+            return []
         before = _PREV_WORD.search(text, max(0, mention.start - 40), mention.start)
-        if before and not self.gazetteer.has_name(before.group(1)):
+        if before and not self.gazetteer.lookup(before.group(1)):
             line_start = text.rfind("\n", 0, before.start()) + 1
             if text[line_start:before.start()].strip() and not re.search(r"[.!?]\s*$", text[:before.start()]):
-                return False
-        return True
+                return []
+        if is_strong(best):
+            return [f"{mention.label.lower()}:strong-place"]
+        if _LOCATIVE.search(text, max(0, mention.start - 30), mention.start) and \
+                (best.population or 0) >= _LOCATIVE_MIN_POPULATION:
+            return [f"{mention.label.lower()}:locative"]
+        return []
+
+    @staticmethod
+    def _role(document: Document, mention: Mention, place: GazetteerPlace) -> str:
+        """``metonymic`` when a country, capital or seat of power acts or speaks."""
+        if not (place.feature_code.startswith("PCL") or place.feature_code == "PPLC" or place.feature_class == "S"):
+            return "literal"
+        return "metonymic" if _METONYMY.match(document.text, mention.end) else "literal"
+
+    def _ask_fallback(self, resolution: Resolution, countries: frozenset[str]) -> Resolution:
+        """The fallback's answer when it has one, else ``resolution`` unchanged (an unresolved
+        one gets the fallback's reason appended)."""
+        if self.fallback is None:
+            return resolution
+        place, detail = self.fallback(resolution.mention, countries)
+        if place is not None:
+            return Resolution(resolution.mention, place, float(detail), None, resolution.candidates + 1,
+                              resolution.role, {"matched_name": resolution.mention.text, "name_kind": "geocoder",
+                                                "candidates": resolution.candidates + 1, "score": None,
+                                                "runner_up": None, "rules": ["fallback:" + place.source]})
+        if resolution.place is None and detail:
+            return Resolution(resolution.mention, None, 0.0, f"{resolution.reason}; {detail}",
+                              resolution.candidates)
+        return resolution
 
     @staticmethod
     def _confidence(ranked: list[ScoredCandidate]) -> float:
         """0..1 from the margin between the best and the runner-up score."""
         best = ranked[0]
-        if len(ranked) == 1:
-            margin = 40.0  # no rival at all: as sure as a clear winner
-        else:
-            margin = best.score - ranked[1].score
+        margin = 40.0 if len(ranked) == 1 else best.score - ranked[1].score  # no rival: a clear winner
         confidence = 1.0 / (1.0 + math.exp(-margin / 8.0))
         if best.candidate.name_kind in ("alternate", "historic"):
             confidence *= 0.9

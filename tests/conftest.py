@@ -22,9 +22,9 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def _record(key, name, lat, lon, fclass, fcode, cc, population=None, source="geonames", names=(),
-            geometry=None, members=None):
+            geometry=None, members=None, admin1=None):
     return {"key": key, "name": name, "lat": lat, "lon": lon, "feature_class": fclass, "feature_code": fcode,
-            "country_code": cc, "admin1": None, "population": population, "source": source,
+            "country_code": cc, "admin1": admin1, "population": population, "source": source,
             "source_id": key.split(":", 1)[1], "wikidata": None,
             "names": [(name, "en", "official"), *names], "geometry": geometry, "members": members}
 
@@ -59,6 +59,15 @@ def tiny_records():
                 names=[("Artsakh", "en", "alternate")]),
         _record("curated:kremlin", "Kremlin", 55.752, 37.617, "S", "CSTL", "RU", source="curated"),
         _record("geonames:9999999", "Testville", float("nan"), float("nan"), "P", "PPL", "AM", 1000),
+        # Namesakes that only a qualifier or context can tell apart (GeoNames coordinates).
+        _record("geonames:2988507", "Paris", 48.85341, 2.3488, "P", "PPLC", "FR", 2138551, admin1="11"),
+        _record("geonames:4717560", "Paris", 33.66094, -95.55551, "P", "PPL", "US", 24782, admin1="TX"),
+        _record("geonames:4736286", "Texas", 31.25044, -99.25061, "A", "ADM1", "US", 22875689, admin1="TX"),
+        _record("geonames:4197000", "Georgia", 32.75042, -83.50018, "A", "ADM1", "US", 9919945, admin1="GA"),
+        _record("geonames:264371", "Athens", 37.98376, 23.72784, "P", "PPLC", "GR", 664046, admin1="ESYE31"),
+        _record("geonames:4180386", "Athens", 33.96095, -83.37794, "P", "PPL", "US", 127064, admin1="GA"),
+        _record("geonames:4180439", "Atlanta", 33.749, -84.38798, "P", "PPLA", "US", 498044, admin1="GA"),
+        _record("geonames:2653941", "Cirencester", 51.71227, -1.96861, "P", "PPL", "GB", 19076, admin1="ENG"),
     ]
 
 

@@ -65,7 +65,8 @@ def test_cli_extract_json_contract(run):
     text = SEED.read_text(encoding="utf-8")
     assert doc["mentions"], "no mentions"
     for m in doc["mentions"]:
-        assert set(m) == {"text", "start", "end", "sentence", "label", "place"}
+        assert set(m) == {"text", "start", "end", "sentence", "label", "role", "place", "provenance"}
+        assert m["role"] in ("literal", "metonymic", "demonym")
         assert text[m["start"]:m["end"]] == m["text"]
         assert m["text"] in m["sentence"] and m["sentence"] in text
         if m["place"] is not None:

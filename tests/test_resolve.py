@@ -61,8 +61,50 @@ def test_resolve_person_name_containing_a_place_is_dropped(tiny_gazetteer):
     assert resolve(tiny_gazetteer, text, ("Armenia", "PERSON")) == []
 
 
-def test_resolve_demonym_is_not_a_toponym(tiny_gazetteer):
-    assert resolve(tiny_gazetteer, "The Armenian minister spoke.", ("Armenian", "NORP")) == []
+def test_resolve_demonym_maps_to_its_country_with_role(tiny_gazetteer):
+    (res,) = resolve(tiny_gazetteer, "The Armenian minister spoke.", ("Armenian", "NORP"))
+    assert (res.place.key, res.role, res.provenance["name_kind"]) == ("ne:AM", "demonym", "demonym")
+
+
+def test_resolve_city_state_qualifier(tiny_gazetteer):
+    text = "A tornado touched down near Paris, TX, on Sunday."
+    res = resolve(tiny_gazetteer, text, ("Paris", "GPE"), ("TX", "ORG"))
+    assert [r.mention.text for r in res] == ["Paris"]            # "TX" is context, not a toponym
+    assert res[0].place.geonameid == 4717560 and "qualifier" in res[0].provenance["rules"]
+    (plain,) = resolve(tiny_gazetteer, "Talks in Paris.", ("Paris", "GPE"))
+    assert plain.place.country_code == "FR"
+
+
+def test_resolve_city_named_state_qualifier_and_ambiguous_state(tiny_gazetteer):
+    text = "Researchers in Athens, Georgia, and Atlanta"
+    res = resolve(tiny_gazetteer, text, ("Athens", "GPE"), ("Georgia", "GPE"), ("Atlanta", "GPE"))
+    assert res[0].place.geonameid == 4180386                     # Athens, GA, not the Greek capital
+
+
+def test_resolve_country_context_chooses_namesake(tiny_gazetteer):
+    (georgia, tbilisi) = resolve(tiny_gazetteer, "Georgia's parliament in Tbilisi voted.",
+                                 ("Georgia", "GPE"), ("Tbilisi", "GPE"))
+    assert georgia.place.key == "ne:GE" and tbilisi.place.country_code == "GE"
+
+
+def test_resolve_metonymic_role(tiny_gazetteer):
+    text = "The Kremlin said that Baku has urged calm, while Yerevan hosted talks."
+    res = resolve(tiny_gazetteer, text, ("Kremlin", "ORG"), ("Baku", "GPE"), ("Yerevan", "GPE"))
+    assert [r.role for r in res] == ["metonymic", "metonymic", "literal"]
+    assert res[0].place.key == "curated:kremlin"                # still mapped to the place
+
+
+def test_resolve_locative_cue_accepts_town_tagged_person(tiny_gazetteer):
+    (res,) = resolve(tiny_gazetteer, "The crash happened near Cirencester on Monday.", ("Cirencester", "PERSON"))
+    assert res.place.geonameid == 2653941
+    assert resolve(tiny_gazetteer, "Cirencester scored twice.", ("Cirencester", "PERSON")) == []
+
+
+def test_resolve_provenance_names_runner_up(tiny_gazetteer):
+    (res,) = resolve(tiny_gazetteer, "Talks in Brussels.", ("Brussels", "GPE"))
+    prov = res.provenance
+    assert prov["matched_name"] == "Brussels" and prov["name_kind"] == "official" and prov["candidates"] == 2
+    assert prov["runner_up"]["country_code"] == "US" and prov["runner_up"]["score"] < prov["score"]
 
 
 def test_resolve_hyphenated_country_pair_is_split(tiny_gazetteer):
