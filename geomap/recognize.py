@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from .exc import ModelError
 from .model import Document, Mention
@@ -138,25 +138,54 @@ def _pieces(text: str, limit: int) -> Iterator[tuple[int, str]]:
     yield start, text[start:]
 
 
+# Longest name (in tokens) the gazetteer matcher tries ("Bosnia and Herzegovina" is 3).
+_MAX_NAME_TOKENS = 5
+# Lower-case words allowed inside a Title-Case name ("Strait of Hormuz", "Bosnia and Herzegovina").
+_NAME_JOINERS = frozenset({"of", "and", "the", "de", "del", "la", "al", "el", "upon", "on", "du", "des", "da"})
+
+
+def _casing(text: str) -> str:
+    """``"upper"``, ``"lower"`` or ``"title"`` (the name's words start with capitals), else ``"mixed"``."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return "mixed"
+    if all(ch.isupper() for ch in letters) and len(letters) > 1:
+        return "upper"
+    if all(ch.islower() for ch in letters):
+        return "lower"
+    words = [w for w in re.split(r"[\s\-‐–—]+", text) if w]
+    if all(w[0].isupper() or w.lower() in _NAME_JOINERS for w in words) and words[0][0].isupper():
+        return "title"
+    return "mixed"
+
+
 class Recognizer:
-    """Finds candidate toponym mentions with a spaCy pipeline.
+    """Finds candidate toponym mentions with a spaCy pipeline and, optionally, the gazetteer.
 
     Parameters
     ----------
     nlp : spacy.language.Language
         From :func:`load_nlp`, or any pipeline with ``ner`` and sentence boundaries.
+    names : mapping of str to bool, optional
+        Normalised names of prominent places (``True`` for strong kinds: countries, capitals,
+        first-level divisions, curated regions), e.g. from
+        :meth:`gazetteer.Gazetteer.prominent_names`. With it, names that the NER model misses —
+        in ALL-CAPS datelines, lower-case text, headlines, or simply untagged — are proposed
+        with label ``GAZ``.
     batch_size : int
         Texts per ``nlp.pipe`` batch.
 
-    Mentions carry the spaCy label; spans labelled ORG, PERSON or NORP are candidates only,
-    which the resolver keeps when the gazetteer knows them as a strong place. A leading "the"
-    and a trailing possessive "'s" are trimmed from spans.
+    Mentions carry the spaCy label; spans labelled ORG, PERSON, NORP or GAZ are candidates
+    only, which the resolver keeps when they are places. A leading "the" and a trailing
+    possessive "'s" are trimmed from spans.
     """
 
-    def __init__(self, nlp, *, batch_size: int = 32):
+    def __init__(self, nlp, *, names: Mapping[str, bool] | None = None, batch_size: int = 32):
         self.nlp = nlp
+        self.names = names or {}
         self.batch_size = batch_size
         self.labels = TOPONYM_LABELS | CONDITIONAL_LABELS
+        self.stop_words = frozenset(getattr(nlp.Defaults, "stop_words", ()))
 
     def recognize(self, documents: Iterable[Document]) -> Iterator[tuple[Document, list[Mention]]]:
         """Yield each document with its candidate mentions, in text order.
@@ -190,9 +219,10 @@ class Recognizer:
                 current = []
 
     def _mentions(self, doc, offset: int) -> Iterator[Mention]:
-        for ent in doc.ents:
-            if ent.label_ not in self.labels:
-                continue
+        spans = [(ent, ent.label_) for ent in doc.ents if ent.label_ in self.labels]
+        if self.names:
+            spans = self._with_gazetteer_matches(doc, spans)
+        for ent, label in spans:
             text, start = ent.text, ent.start_char
             article = _LEADING_ARTICLE.match(text)
             if article:
@@ -208,4 +238,71 @@ class Recognizer:
             lead = len(sentence) - len(sentence.lstrip())
             yield Mention(text=text, start=offset + start, end=offset + start + len(text),
                           sentence=sentence.strip(), sentence_start=offset + sent.start_char + lead,
-                          label=ent.label_)
+                          label=label)
+
+    def _with_gazetteer_matches(self, doc, spans):
+        """Add prominent gazetteer names that no kept entity covers, longest first.
+
+        In normal text, tokens inside any entity (a PERSON "Jordan Vale", an ORG "Columbia
+        University") are left alone. In ALL-CAPS or all-lower-case text, where the NER model
+        is unreliable, the matcher may replace ORG/PERSON/NORP entities it overlaps.
+        """
+        alpha = [t for t in doc if t.is_alpha]
+        upper_text = bool(alpha) and sum(t.is_upper for t in alpha) / len(alpha) > 0.6
+        lower_text = bool(alpha) and sum(t.is_lower for t in alpha) / len(alpha) > 0.95
+        unreliable = upper_text or lower_text
+        blocked = set()
+        for ent in doc.ents:
+            if unreliable and ent.label_ in CONDITIONAL_LABELS:
+                continue
+            blocked.update(range(ent.start, ent.end))
+        found = []
+        i = 0
+        while i < len(doc):
+            if i in blocked or not doc[i].is_alpha:
+                i += 1
+                continue
+            matched = None
+            for n in range(min(_MAX_NAME_TOKENS, len(doc) - i), 0, -1):
+                span = doc[i:i + n]
+                if any(j in blocked for j in range(i, i + n)) or not span[-1].is_alpha:
+                    continue
+                if n > 1 and any(t.is_sent_start for t in span[1:]):
+                    continue
+                if self._name_ok(span, upper_text, lower_text):
+                    matched = span
+                    break
+            if matched is None:
+                i += 1
+                continue
+            found.append((matched, "GAZ"))
+            i = matched.end
+        if not found:
+            return spans
+        if unreliable:
+            taken = {j for span, _ in found for j in range(span.start, span.end)}
+            spans = [(ent, label) for ent, label in spans
+                     if ent.label_ in TOPONYM_LABELS or not taken.intersection(range(ent.start, ent.end))]
+        return sorted(spans + found, key=lambda pair: pair[0].start)
+
+    def _name_ok(self, span, upper_text: bool, lower_text: bool) -> bool:
+        """Whether a token span is a prominent place name written as a name would be."""
+        from gazetteer.normalize import normalize_name
+        key = normalize_name(span.text)
+        strong = self.names.get(key)
+        if strong is None:
+            return False
+        casing = _casing(span.text)
+        single = len(span) == 1
+        if single and key in self.stop_words and not ("." in span.text or (casing == "upper" and not upper_text)):
+            return False                     # "us", "me", "la": only as "U.S.", or "US" in normal text
+        if casing == "lower":
+            # Only in lower-case text, and only strong names: "nice cafes" is not Nice.
+            return lower_text and strong
+        if casing == "upper":
+            return strong or not single
+        if casing != "title":
+            return False
+        if single and span[0].is_sent_start and not strong:
+            return False                     # "Reading the report..." at a sentence start
+        return strong or not single or not upper_text

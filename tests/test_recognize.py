@@ -87,3 +87,39 @@ def test_load_nlp_rejects_wrong_build(monkeypatch):
     monkeypatch.setattr(spacy, "load", fake_load)
     with pytest.raises(ModelError, match="spacy_git_version 'deadbeef'"):
         load_nlp()
+
+
+NAMES = {"yerevan": True, "armenia": True, "georgia": True, "tbilisi": True, "nice": False, "us": True,
+         "jordan": True, "strait of hormuz": True, "reading": False, "bosnia and herzegovina": True}
+
+
+def gaz_mentions(nlp, text):
+    ((_, found),) = list(Recognizer(nlp, names=NAMES).recognize([Document("d", text)]))
+    return [(m.text, m.label) for m in found]
+
+
+def test_recognize_gazetteer_matcher_all_caps_dateline(nlp):
+    text = "YEREVAN, ARMENIA — THE GOVERNMENT ANNOUNCED NEW BORDER CROSSING HOURS WITH GEORGIA ON MONDAY."
+    found = gaz_mentions(nlp, text)
+    assert [t for t, _ in found] == ["YEREVAN", "ARMENIA", "GEORGIA"]
+
+
+def test_recognize_gazetteer_matcher_lower_case_text_only_strong_names(nlp):
+    text = "protesters gathered in yerevan and tbilisi on saturday, while prices at nice cafes kept rising."
+    assert [t for t, _ in gaz_mentions(nlp, text)] == ["yerevan", "tbilisi"]
+
+
+def test_recognize_gazetteer_matcher_ignores_lower_case_words_in_normal_text(nlp):
+    text = "Officials in Yerevan said the food was nice and told us about reading the report."
+    assert [t for t, _ in gaz_mentions(nlp, text)] == ["Yerevan"]
+
+
+def test_recognize_gazetteer_matcher_respects_person_entities(nlp):
+    text = "Analyst Jordan Vale told the briefing in Amman."
+    assert "Jordan" not in [t for t, _ in gaz_mentions(nlp, text)]
+
+
+def test_recognize_gazetteer_matcher_bare_name_and_multiword(nlp):
+    assert [t for t, _ in gaz_mentions(nlp, "Yerevan")] == ["Yerevan"]
+    found = gaz_mentions(nlp, "Ships crossed the Strait of Hormuz toward Bosnia and Herzegovina.")
+    assert ("Strait of Hormuz" in [t for t, _ in found]) and ("Bosnia and Herzegovina" in [t for t, _ in found])
