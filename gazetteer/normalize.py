@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["normalize_name"]
+__all__ = ["normalize_name", "is_latin"]
 
 # Letters that Unicode decomposition leaves alone but that English text writes plainly.
 _FOLD = str.maketrans({
@@ -23,6 +23,14 @@ _FOLD = str.maketrans({
 })
 _SPACES = re.compile(r"\s+")
 _ARTICLE = re.compile(r"^the\s+")
+# Basic Latin, Latin-1, Latin Extended-A/B and Additional, schwa, and the apostrophes that
+# transliterations use: the names an English text can contain.
+_LATIN = re.compile(r"^[\x00-\x7f\u00a0-\u024f\u1e00-\u1eff\u0259\u02bb\u02bc\u2018\u2019]+$")
+
+
+def is_latin(name: str) -> bool:
+    """True when ``name`` is written in Latin script only ("Bakı", "Kyiv"; not "Баку")."""
+    return bool(_LATIN.match(name))
 
 
 def normalize_name(name: str) -> str:

@@ -23,7 +23,7 @@ from .normalize import normalize_name
 
 __all__ = ["SCHEMA_VERSION", "SCHEMA", "GazetteerPlace", "Candidate", "Gazetteer"]
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,13 +46,15 @@ CREATE TABLE names (
     name_norm TEXT NOT NULL,
     place_id INTEGER NOT NULL REFERENCES places(id),
     lang TEXT NOT NULL DEFAULT '',
-    kind TEXT NOT NULL
-);
+    kind TEXT NOT NULL,
+    PRIMARY KEY (name_norm, place_id, kind)
+) WITHOUT ROWID;
 CREATE TABLE geometries (place_id INTEGER PRIMARY KEY REFERENCES places(id), outline TEXT NOT NULL);
 """
 
+# names is clustered on its key (name_norm first): an exact-name lookup reads one contiguous
+# range of one B-tree, then each place by its integer key.
 INDEXES = """
-CREATE INDEX names_by_name ON names(name_norm, place_id);
 CREATE INDEX places_by_country ON places(country_code, feature_class);
 """
 
@@ -197,6 +199,26 @@ class Gazetteer:
     def has_name(self, name: str) -> bool:
         """True when some place has this name (any kind)."""
         return bool(self.lookup(name))
+
+    def prominent_names(self, *, min_population: int = 100_000) -> dict[str, bool]:
+        """Normalised names of prominent places, for finding names that NER misses.
+
+        Prominent: curated entries, countries, continents, capitals, first-level divisions
+        (these are *strong*), and places of at least ``min_population`` inhabitants. Demonyms
+        are left out.
+
+        Returns
+        -------
+        dict of str to bool
+            ``normalised name → True`` when some strong place has that name.
+        """
+        rows = self._conn().execute(
+            "SELECT n.name_norm, MAX(p.source = 'curated' OR p.feature_code LIKE 'PCL%' "
+            "OR p.feature_code IN ('PPLC', 'ADM1', 'CONT')) FROM names n JOIN places p ON p.id = n.place_id "
+            "WHERE n.kind != 'demonym' AND (p.source = 'curated' OR p.feature_code LIKE 'PCL%' "
+            "OR p.feature_code IN ('PPLC', 'ADM1', 'CONT') OR p.population >= ?) GROUP BY n.name_norm",
+            (min_population,)).fetchall()
+        return {name: bool(strong) for name, strong in rows}
 
     def get(self, key: str) -> GazetteerPlace | None:
         """The place with gazetteer key ``key`` (``"ne:AZ"``, ``"geonames:587084"``), or None."""

@@ -4,6 +4,8 @@
   seats of power (one row a place; the ``source`` column cites each coordinate).
 - ``country_aliases.tsv``: abbreviations, alternate, short and historic country names.
 - ``demonyms.tsv``: demonyms and adjectives of every country, kept as name kind ``demonym``.
+- ``country_points.tsv``: GeoNames country coordinates for the countries whose Natural Earth
+  label point lies far from them (Russia's label sits in European Russia).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from collections.abc import Iterator
 from importlib.resources import files
 from typing import Any
 
-__all__ = ["iter_curated", "iter_country_aliases", "iter_demonyms", "source_version", "DATA_FILES"]
+__all__ = ["iter_curated", "iter_country_aliases", "iter_demonyms", "iter_country_points", "source_version",
+           "DATA_FILES"]
 
-DATA_FILES = ("curated.tsv", "country_aliases.tsv", "demonyms.tsv")
+DATA_FILES = ("curated.tsv", "country_aliases.tsv", "demonyms.tsv", "country_points.tsv")
 
 
 def _rows(name: str) -> Iterator[dict[str, str]]:
@@ -80,3 +83,10 @@ def iter_demonyms() -> Iterator[tuple[str, str]]:
     for row in _rows("demonyms.tsv"):
         if row.get("country_code") and row.get("demonym"):
             yield row["country_code"], row["demonym"]
+
+
+def iter_country_points() -> Iterator[tuple[str, float, float, str]]:
+    """Yield ``(country_code, lat, lon, source)`` rows of ``country_points.tsv`` (WGS84 degrees)."""
+    for row in _rows("country_points.tsv"):
+        if row.get("country_code") and row.get("lat") and row.get("lon"):
+            yield row["country_code"], float(row["lat"]), float(row["lon"]), row.get("source", "")
