@@ -73,7 +73,7 @@ def load_gold(path: str | Path) -> list[dict[str, Any]]:
 
 def system_documents(result: GeoparseResult) -> list[dict[str, Any]]:
     """geomap's output in the scorer's format: one ``{"id", "toponyms": [...]}`` per document,
-    each toponym ``{"start", "end", "name", "lat", "lon", "country_code", "confidence"}``
+    each toponym ``{"start", "end", "name", "lat", "lon", "country_code", "confidence", "role"}``
     (lat/lon null when unresolved)."""
     out = []
     for doc in result.documents:
@@ -83,7 +83,7 @@ def system_documents(result: GeoparseResult) -> list[dict[str, Any]]:
             toponyms.append({"start": res.mention.start, "end": res.mention.end, "name": res.mention.text,
                              "lat": place.lat if place else None, "lon": place.lon if place else None,
                              "country_code": place.country_code if place else None,
-                             "confidence": res.confidence if place else None})
+                             "confidence": res.confidence if place else None, "role": res.role})
         out.append({"id": doc.document.id, "toponyms": toponyms})
     return out
 
@@ -277,7 +277,8 @@ def _calibration(system_docs: list[dict], gold_docs: list[dict], bins: int = 5) 
     return table
 
 
-def evaluate(gold_docs: list[dict], parse: Callable[[Iterable[Document]], GeoparseResult]) -> dict[str, Any]:
+def evaluate(gold_docs: list[dict], parse: Callable[[Iterable[Document]], GeoparseResult], *,
+             roles: Iterable[str] | None = None) -> dict[str, Any]:
     """Run ``parse`` over the gold texts and score its output.
 
     Parameters
@@ -286,6 +287,10 @@ def evaluate(gold_docs: list[dict], parse: Callable[[Iterable[Document]], Geopar
         From :func:`load_gold`.
     parse : callable
         Takes Documents and returns a GeoparseResult (e.g. ``Geoparser.parse``).
+    roles : iterable of str, optional
+        Score only mentions with these roles (``literal``, ``metonymic``, ``demonym``); default
+        all. Use it to match a corpus's annotation scheme: GeoVirus, for instance, does not
+        annotate demonyms and adjectives.
 
     Returns
     -------
@@ -299,7 +304,11 @@ def evaluate(gold_docs: list[dict], parse: Callable[[Iterable[Document]], Geopar
     result = parse(documents)
     seconds = time.perf_counter() - started
     system = system_documents(result)
+    if roles is not None:
+        keep = set(roles)
+        system = [{**doc, "toponyms": [t for t in doc["toponyms"] if t["role"] in keep]} for doc in system]
     report = score(gold_docs, system)
+    report["roles"] = sorted(roles) if roles is not None else ["demonym", "literal", "metonymic"]
     report["country"] = country_agreement(gold_docs, system, _natural_earth_country_of())
     report["calibration"] = _calibration(system, gold_docs)
     report["seconds"] = seconds
@@ -314,7 +323,8 @@ def _pct(x: float | None) -> str:
 
 def format_report(report: dict[str, Any], title: str = "") -> str:
     """A plain-text table of an :func:`evaluate` report (percentages, km)."""
-    lines = [f"== {title} ({report['n_docs']} docs, {report['docs_per_second']:.1f} docs/s)" if title else ""]
+    lines = [f"== {title} ({report['n_docs']} docs, {report['docs_per_second']:.1f} docs/s; "
+             f"roles scored: {', '.join(report.get('roles', []))})" if title else ""]
     lines.append(f"{'recognition':12s} {'P':>6s} {'R':>6s} {'F1':>6s} {'TP':>6s} {'#sys':>6s} {'#gold':>6s}")
     for mode, r in report["recognition"].items():
         lines.append(f"{mode:12s} {_pct(r['precision']):>6s} {_pct(r['recall']):>6s} {_pct(r['f1']):>6s} "

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from .exc import ModelError
 from .model import Document, Mention
 
-__all__ = ["DEFAULT_MODELS", "EXPECTED_SPACY_GIT_VERSION", "TOPONYM_LABELS", "CONDITIONAL_LABELS",
+__all__ = ["DEFAULT_MODELS", "EXPECTED_SPACY_GIT_VERSION", "TOPONYM_LABELS", "CONDITIONAL_LABELS", "GENERIC_WORDS",
            "load_nlp", "Recognizer"]
 
 # Official name first: preferred when installed.
@@ -138,6 +138,15 @@ def _pieces(text: str, limit: int) -> Iterator[tuple[int, str]]:
     yield start, text[start:]
 
 
+# Words that name administrative regions somewhere ("Western" is a Ugandan region, "Central"
+# a Kenyan one) but that English text uses as ordinary words: never a toponym on their own
+# unless the NER model itself calls them a place.
+GENERIC_WORDS = frozenset({
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central",
+    "northeast", "northwest", "southeast", "southwest", "north east", "north west", "south east",
+    "south west", "capital", "coast", "coastal", "upper", "lower", "middle", "interior", "islands",
+    "lakes", "mountains", "plains", "valley", "border", "centre", "center", "orient", "oriental",
+    "occidental", "national", "federal", "metropolitan", "mainland", "highlands", "lowlands"})
 # Longest name (in tokens) the gazetteer matcher tries ("Bosnia and Herzegovina" is 3).
 _MAX_NAME_TOKENS = 5
 # Lower-case words allowed inside a Title-Case name ("Strait of Hormuz", "Bosnia and Herzegovina").
@@ -290,7 +299,7 @@ class Recognizer:
         from gazetteer.normalize import normalize_name
         key = normalize_name(span.text)
         strong = self.names.get(key)
-        if strong is None:
+        if strong is None or key in GENERIC_WORDS:
             return False
         casing = _casing(span.text)
         single = len(span) == 1

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from gazetteer import Candidate, Gazetteer, GazetteerPlace, normalize_name
 
 from .model import Document, Mention, Place, Resolution
-from .recognize import CONDITIONAL_LABELS
+from .recognize import CONDITIONAL_LABELS, GENERIC_WORDS
 
 __all__ = ["Resolver", "Fallback", "prior", "is_strong", "to_place", "ScoredCandidate"]
 
@@ -195,7 +195,11 @@ class Resolver:
             {("US", "TX")}; "Athens, Georgia" → {("GE", None), ("US", "GA")}).
         """
         scored = []
-        for cand in self.candidates(name):
+        candidates = self.candidates(name)
+        # Context tells namesakes in different countries apart; it must not let "Mexico" the
+        # city beat "Mexico" the country because the document is about Mexico.
+        named_countries = {c.place.country_code for c in candidates if c.place.feature_code.startswith("PCL")}
+        for cand in candidates:
             place = cand.place
             score = prior(cand)
             rules = []
@@ -203,7 +207,7 @@ class Resolver:
             if code and ((code, None) in qualifier or (code, place.admin1) in qualifier):
                 score += _QUALIFIER_BONUS
                 rules.append("qualifier")
-            if code and code in countries and not place.feature_code.startswith("PCL"):
+            if code and code in countries and not place.feature_code.startswith("PCL") and code not in named_countries:
                 score += _CONTEXT_COUNTRY_BONUS
                 rules.append("context:country")
                 if place.admin1 and (code, place.admin1) in admin1 and place.feature_code != "ADM1":
@@ -331,25 +335,51 @@ class Resolver:
                 "score": round(best.score, 1), "runner_up": runner_up, "rules": rules}
 
     def _split_compound(self, mention: Mention) -> list[Mention]:
-        """"Armenia-Azerbaijan" → Armenia, Azerbaijan when the whole is not a name but each
-        part is a strong place; otherwise the mention unchanged."""
-        if not _HYPHENS.search(mention.text) or self.candidates(mention.text):
+        """Reduce a span that is not a name as a whole to the names inside it.
+
+        "Armenia-Azerbaijan" → Armenia, Azerbaijan and "Greece Italy" → Greece, Italy when each
+        part is a strong place; "north west London" → London when leading direction words are
+        all that stands before a name. Otherwise the mention is returned unchanged.
+        """
+        if self.candidates(mention.text) or self.demonym_of(mention.text):
             return [mention]
-        parts, pos = [], 0
-        for piece in _HYPHENS.split(mention.text):
-            idx = mention.text.index(piece, pos)
-            pos = idx + len(piece)
-            ranked = self.rank(piece)
-            if not piece or not ranked or not is_strong(ranked[0].candidate.place):
+        words = [(m.start(), m.end()) for m in re.finditer(r"[^\s\-‐‑–—]+", mention.text)]
+        if len(words) < 2:
+            return [mention]
+        # Leading direction words: "north west London", "central Tbilisi".
+        first = 0
+        while first < len(words) - 1 and normalize_name(mention.text[words[first][0]:words[first][1]]) in GENERIC_WORDS:
+            first += 1
+        if first:
+            rest = mention.text[words[first][0]:]
+            ranked = self.rank(rest)
+            if ranked:
+                return [self._sub_mention(mention, words[first][0], len(mention.text))]
+        # A run of strong names: greedy longest match from the left.
+        parts, i = [], 0
+        while i < len(words):
+            for j in range(len(words), i, -1):
+                piece = mention.text[words[i][0]:words[j - 1][1]]
+                ranked = self.rank(piece)
+                if ranked and is_strong(ranked[0].candidate.place):
+                    parts.append(self._sub_mention(mention, words[i][0], words[j - 1][1]))
+                    i = j
+                    break
+            else:
                 return [mention]
-            parts.append(Mention(piece, mention.start + idx, mention.start + idx + len(piece),
-                                 mention.sentence, mention.sentence_start, mention.label))
-        return parts
+        return parts if len(parts) > 1 else [mention]
+
+    @staticmethod
+    def _sub_mention(mention: Mention, start: int, end: int) -> Mention:
+        return Mention(mention.text[start:end], mention.start + start, mention.start + end,
+                       mention.sentence, mention.sentence_start, mention.label)
 
     def _accept(self, document: Document, mention: Mention, ranked: list[ScoredCandidate]) -> list[str]:
         """The rules under which a mention is a toponym (empty list: it is not)."""
         if mention.label not in CONDITIONAL_LABELS:
             return ["ner:" + mention.label]
+        if normalize_name(mention.text) in GENERIC_WORDS:
+            return []
         text = document.text
         best = ranked[0].candidate.place
         # "Ararat Mirzoyan", "Jordan Vale": a capitalised unknown word next to the span

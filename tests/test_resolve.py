@@ -133,3 +133,17 @@ def test_resolve_confidence_in_unit_interval(tiny_gazetteer):
 def test_resolve_spelling_variants(tiny_gazetteer, written):
     (res,) = resolve(tiny_gazetteer, f"Convoys reached {written}.", (written, "GPE"))
     assert res.place.key == "curated:nagorno-karabakh"
+
+
+def test_resolve_run_of_country_names_is_split(tiny_gazetteer):
+    text = "countries such as Armenia Georgia and others"
+    res = resolve(tiny_gazetteer, text, ("Armenia Georgia", "GPE"))
+    assert [(r.mention.text, r.place.key) for r in res] == [("Armenia", "ne:AM"), ("Georgia", "ne:GE")]
+    assert all(text[r.mention.start:r.mention.end] == r.mention.text for r in res)
+
+
+def test_resolve_leading_direction_words_are_trimmed(tiny_gazetteer):
+    text = "He lives in north west Yerevan."
+    (res,) = resolve(tiny_gazetteer, text, ("north west Yerevan", "GPE"))
+    assert res.mention.text == "Yerevan" and text[res.mention.start:res.mention.end] == "Yerevan"
+    assert res.place.country_code == "AM"
