@@ -147,6 +147,8 @@ GENERIC_WORDS = frozenset({
     "south west", "capital", "coast", "coastal", "upper", "lower", "middle", "interior", "islands",
     "lakes", "mountains", "plains", "valley", "border", "centre", "center", "orient", "oriental",
     "occidental", "national", "federal", "metropolitan", "mainland", "highlands", "lowlands"})
+# Entities whose tokens the gazetteer matcher leaves alone in normal text.
+_NAME_LABELS = TOPONYM_LABELS | CONDITIONAL_LABELS | {"EVENT"}
 # Longest name (in tokens) the gazetteer matcher tries ("Bosnia and Herzegovina" is 3).
 _MAX_NAME_TOKENS = 5
 # Lower-case words allowed inside a Title-Case name ("Strait of Hormuz", "Bosnia and Herzegovina").
@@ -264,7 +266,10 @@ class Recognizer:
         for ent in doc.ents:
             if unreliable and ent.label_ in CONDITIONAL_LABELS:
                 continue
-            blocked.update(range(ent.start, ent.end))
+            # Names of people, organisations and places stand; the small model's other labels
+            # (WORK_OF_ART for "Nagorno–Karabakh", PRODUCT, DATE...) do not hide a place name.
+            if ent.label_ in _NAME_LABELS:
+                blocked.update(range(ent.start, ent.end))
         found = []
         i = 0
         while i < len(doc):
@@ -313,5 +318,9 @@ class Recognizer:
         if casing != "title":
             return False
         if single and span[0].is_sent_start and not strong:
-            return False                     # "Reading the report..." at a sentence start
+            # "Reading the report..." starts a sentence with a word; "Gyumri (Armenia's second
+            # city)" or "Gyumri, a city of..." starts it with a name.
+            following = span.doc[span.end] if span.end < len(span.doc) else None
+            if following is not None and (following.is_alpha or following.like_num):
+                return False
         return strong or not single or not upper_text

@@ -394,6 +394,8 @@ class Resolver:
                 return []
         if is_strong(best):
             return [f"{mention.label.lower()}:strong-place"]
+        if mention.label == "GAZ":
+            return ["gazetteer-match"]       # the matcher proposes only prominent names
         if _LOCATIVE.search(text, max(0, mention.start - 30), mention.start) and \
                 (best.population or 0) >= _LOCATIVE_MIN_POPULATION:
             return [f"{mention.label.lower()}:locative"]
