@@ -3,9 +3,16 @@
 The page opens with zero network requests: Leaflet's JS and CSS come inlined from the
 ``xstatic-leaflet`` package (its images as ``data:`` URIs), together with geomap's own small
 runtime (``static/geomap.js``, ``static/geomap.css``), and the basemap is Natural Earth country
-outlines drawn on a sea-blue background instead of web tiles.
+outlines drawn on a sea-blue background instead of web tiles. With ``cdn=True`` the page links
+Leaflet 1.9.3 from a CDN instead (with Subresource Integrity hashes), which makes it smaller.
 
-All data (places, sentences, documents, outlines) travels as ONE JSON payload in a
+What the page shows: one circle per place (area ∝ mentions, colour by kind), labels for the
+most-mentioned places, a country choropleth of mention counts (places roll up to their country
+by ISO code), co-mention arcs, title, legend, layer control, scale and attribution, and a side
+panel listing the places (filterable, keyboard-operable) and the documents (checkboxes and a
+date range that recompute every count in the page).
+
+All data (places, sentences, documents, outlines) travels as ONE compact JSON payload in a
 ``<script type="application/json" id="geomap-data">`` block. The JSON is escaped so that no
 ``<``, ``>``, ``&``, U+2028 or U+2029 appears literally, hence article text such as
 ``</script>`` cannot end the block, and the runtime inserts every string with ``textContent``.
@@ -21,12 +28,15 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import hashlib
 import html
 import json
 import math
 import os
 import re
+import shutil
 import stat
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,20 +46,37 @@ import folium
 import xstatic.pkg.leaflet as xstatic_leaflet
 from branca.element import Element, Figure
 
-from .exc import InputError
-from .model import GeoparseResult, Mention, Place
+from .exc import GeomapError, InputError
+from .model import GeoparseResult, Mention, Place, Resolution
 
-__all__ = ["ATTRIBUTION", "KIND_COLORS", "MAX_SENTENCES", "OfflineMap", "PlaceLayer",
-           "build_map", "map_html", "save_map"]
+__all__ = ["ATTRIBUTION", "CHOROPLETH_CLASSES", "KIND_COLORS", "KIND_LABELS", "LOW_CONFIDENCE",
+           "MAX_EDGES", "MAX_SENTENCES", "OSM_ATTRIBUTION", "BrowserNotFoundError", "OfflineMap",
+           "PlaceLayer", "build_map", "find_browser", "map_html", "save_map", "save_png"]
 
-#: Marker colour per place kind, from the Okabe-Ito palette (safe for colour-blind readers).
-KIND_COLORS: dict[str, str] = {"country": "#cc79a7", "region": "#009e73", "city": "#0072b2",
-                               "site": "#e69f00"}
+#: Marker colour per kind group, from the Okabe-Ito palette (safe for colour-blind readers).
+#: Countries, regions and seas (every area that is not a country), cities and other places.
+KIND_COLORS: dict[str, str] = {"country": "#cc79a7", "region": "#009e73", "city": "#0072b2"}
+#: Legend text of each kind group; every popup and list row also names the kind in words.
+KIND_LABELS: dict[str, str] = {"country": "country", "region": "region or sea",
+                               "city": "city or other place"}
+#: Country choropleth classes: (lowest count, highest count or None, label, fill colour). Fixed
+#: so that maps of different corpora read alike; colours are ColorBrewer YlOrBr (sequential,
+#: colour-blind safe).
+CHOROPLETH_CLASSES: list[tuple[int, int | None, str, str]] = [
+    (1, 1, "1", "#fff7bc"), (2, 4, "2\u20134", "#fee391"), (5, 9, "5\u20139", "#fec44f"),
+    (10, 19, "10\u201319", "#fe9929"), (20, 49, "20\u201349", "#ec7014"),
+    (50, None, "50+", "#cc4c02")]
 #: Data credits shown on every map (GeoNames asks for CC BY attribution).
 ATTRIBUTION = ("Place data: GeoNames (CC BY 4.0), Natural Earth (public domain) \u00b7 "
                "Boundaries: Natural Earth \u2014 de facto, no endorsement implied")
+#: Added to the credits when a place came from OpenStreetMap's Nominatim geocoder (ODbL).
+OSM_ATTRIBUTION = "\u00a9 OpenStreetMap contributors"
 #: Sentences listed per place popup; the rest are counted as "and N more".
 MAX_SENTENCES = 25
+#: Co-mention arcs drawn at most (the pairs named together in the most sentences).
+MAX_EDGES = 150
+#: Resolutions below this confidence (0..1) are flagged in the popup.
+LOW_CONFIDENCE = 0.6
 
 # Web Mercator cannot draw the poles: Leaflet's projection stops at about ±85.0511°.
 _MERCATOR_LAT = 85.05
@@ -73,6 +100,16 @@ _WEB_URL = re.compile(r"https?://", re.IGNORECASE)
 _DATA_ID = "geomap-data"
 _STATIC = Path(__file__).resolve().parent / "static"
 _BASEMAP_TYPES = {"Polygon", "MultiPolygon", "LineString", "MultiLineString"}
+_AREA_TYPES = {"Polygon", "MultiPolygon"}
+# Leaflet 1.9.3 on a CDN, for cdn=True. The integrity hashes are computed from xstatic-leaflet's
+# copy, which is byte-identical to the published dist files (their SRI hashes agree).
+_CDN_BASE = "https://cdn.jsdelivr.net/npm/leaflet@{version}/dist/"
+_WATER_TYPES = {"SEA": "sea", "OCN": "ocean", "GULF": "gulf", "BAY": "bay", "STRT": "strait",
+                "LK": "lake", "STM": "river", "CHN": "channel", "SD": "sound"}
+
+
+class BrowserNotFoundError(GeomapError, FileNotFoundError):
+    """No Chromium (or Chrome) executable to render a PNG with."""
 
 
 class _Raw(Element):
@@ -89,11 +126,27 @@ class _Raw(Element):
         return self.markup
 
 
-@functools.lru_cache(maxsize=1)
-def _inline_assets() -> str:
-    """Leaflet 1.9 and the geomap runtime as inline ``<style>``/``<script>`` blocks.
+def _check_inline(name: str, text: str, closing: str) -> str:
+    pattern = r"</script|<!--" if closing == "script" else r"</style"
+    if re.search(pattern, text, re.IGNORECASE):  # would end or confuse the inline block
+        raise RuntimeError(f"{name} cannot be inlined: it contains '</{closing}' or '<!--'")
+    return text
 
-    Read once per process (about 170 KB).
+
+@functools.lru_cache(maxsize=1)
+def _own_assets() -> tuple[str, str]:
+    """geomap's runtime as (css, js) text, checked for safe inlining."""
+    css = (_STATIC / "geomap.css").read_text(encoding="utf-8")
+    js = (_STATIC / "geomap.js").read_text(encoding="utf-8")
+    return _check_inline("geomap.css", css, "style"), _check_inline("geomap.js", js, "script")
+
+
+@functools.lru_cache(maxsize=2)
+def _inline_assets(cdn: bool = False) -> str:
+    """Leaflet 1.9 and the geomap runtime as ``<style>``/``<script>`` blocks for the header.
+
+    Read once per process (about 170 KB). With ``cdn`` Leaflet is linked from a CDN with
+    Subresource Integrity hashes instead of inlined; geomap's own runtime is always inline.
 
     Raises
     ------
@@ -103,6 +156,18 @@ def _inline_assets() -> str:
         If an asset holds text that would end its inline block (``</script``, ``</style``).
     """
     base = Path(xstatic_leaflet.BASE_DIR)
+    own_css, own_js = _own_assets()
+    if cdn:
+        url = _CDN_BASE.format(version=xstatic_leaflet.VERSION)
+
+        def sri(name: str) -> str:
+            digest = hashlib.sha384((base / name).read_bytes()).digest()
+            return "sha384-" + base64.b64encode(digest).decode("ascii")
+
+        return (f'<link rel="stylesheet" href="{url}leaflet.css" integrity="{sri("leaflet.css")}" '
+                f'crossorigin="anonymous">\n<style>{own_css}</style>\n'
+                f'<script src="{url}leaflet.js" integrity="{sri("leaflet.js")}" '
+                f'crossorigin="anonymous"></script>\n<script>{own_js}</script>')
     css = (base / "leaflet.css").read_text(encoding="utf-8")
 
     # Leaflet's CSS points at images/*.png next to it: embed them so nothing is fetched.
@@ -118,14 +183,8 @@ def _inline_assets() -> str:
     # and the SVG namespace; "\/" is "/" in a JS string, and the page then carries no
     # http(s):// text that a scanner could mistake for a remote resource.
     js = js.replace("://", ":\\/\\/")
-    own_js = (_STATIC / "geomap.js").read_text(encoding="utf-8")
-    own_css = (_STATIC / "geomap.css").read_text(encoding="utf-8")
-    for name, text in (("leaflet.js", js), ("geomap.js", own_js)):
-        if re.search(r"</script|<!--", text, re.IGNORECASE):  # would end or confuse the block
-            raise RuntimeError(f"{name} cannot be inlined: it contains '</script' or '<!--'")
-    for name, text in (("leaflet.css", css), ("geomap.css", own_css)):
-        if re.search(r"</style", text, re.IGNORECASE):
-            raise RuntimeError(f"{name} cannot be inlined: it contains '</style'")
+    _check_inline("leaflet.js", js, "script")
+    _check_inline("leaflet.css", css, "style")
     return (f"<style>{css}</style>\n<style>{own_css}</style>\n"
             f"<script>{js}</script>\n<script>{own_js}</script>")
 
@@ -153,6 +212,9 @@ class OfflineMap(folium.Map):
 
     Parameters
     ----------
+    cdn : bool
+        Link Leaflet 1.9.3 from a CDN (with integrity hashes) instead of inlining it: a smaller
+        page that needs the network when opened. Default False.
     **kwargs
         Passed to :class:`folium.Map` (``location``, ``zoom_start``, ``tiles``...).
         ``tiles`` defaults to None here: no tile layer, no network.
@@ -161,9 +223,10 @@ class OfflineMap(folium.Map):
     default_js: list[tuple[str, str]] = []
     default_css: list[tuple[str, str]] = []
 
-    def __init__(self, **kwargs: Any):
+    def __init__(self, *, cdn: bool = False, **kwargs: Any):
         kwargs.setdefault("tiles", None)
         super().__init__(**kwargs)
+        self.cdn = bool(cdn)
         self._id = "0"
         # Not rendered, but fixed too so that to_json() and debugging output are stable.
         self.global_switches._id = "0"
@@ -184,7 +247,7 @@ class OfflineMap(folium.Map):
         """
         figure = self.get_root()
         if isinstance(figure, Figure):
-            figure.header.add_child(_Raw(_inline_assets()), name="geomap_assets")
+            figure.header.add_child(_Raw(_inline_assets(self.cdn)), name="geomap_assets")
         super().render(**kwargs)
 
 
@@ -253,6 +316,8 @@ class _PlaceAcc:
     forms: dict[str, None] = field(default_factory=dict)  # ordered set: first appearance first
     # (doc index, sentence_start, sentence) -> mention ranges in code points
     sentences: dict[tuple[int, int, str], list[tuple[int, int]]] = field(default_factory=dict)
+    per_doc: dict[int, int] = field(default_factory=dict)  # doc index -> mentions
+    low: Resolution | None = None  # the least confident resolution to this place
 
 
 def _finite(value: Any) -> float | None:
@@ -341,16 +406,35 @@ def _lat_text(lat: float) -> str:
     return f"{abs(lat):.2f}\u00b0{'N' if lat >= 0 else 'S'}"
 
 
+def _kind(place: Place) -> tuple[str, str]:
+    """(colour group, kind in words) of a place: ("country", "country"), ("region", "sea")..."""
+    feature_class = place.feature_class or ""
+    code = place.feature_code or ""
+    if feature_class == "A" and code.startswith("PCL"):
+        return "country", "country"
+    if feature_class == "H":
+        return "region", _WATER_TYPES.get(code, "water body")
+    if feature_class in ("L", "T", "A"):
+        return "region", "region"
+    if feature_class == "S":
+        return "city", "site"
+    if feature_class == "P":
+        return "city", "city"
+    return "city", "place"
+
+
 def _document_entry(doc: Any) -> dict[str, Any]:
     label = _clean_text(doc.title).strip() or _clean_text(doc.id).strip() or "(untitled document)"
-    meta = ", ".join(t for t in (_clean_text(doc.source).strip(), _clean_text(doc.date).strip()) if t)
+    source = _clean_text(doc.source).strip()
+    date = _clean_text(doc.date).strip()
     url = _clean_text(doc.url).strip()
-    return {"label": label, "meta": meta or None,
+    return {"label": label, "meta": ", ".join(t for t in (source, date) if t) or None,
+            "source": source or None, "date": date or None,
             "url": url if _WEB_URL.match(url) else None}
 
 
-def _basemap(outlines: dict | None) -> list[dict[str, Any]]:
-    """The polygon geometries of a GeoJSON object, without properties (they are not shown)."""
+def _outline_features(outlines: dict | None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(properties, geometry) of each shape in a GeoJSON object; points are dropped."""
     if outlines is None:
         return []
     if not isinstance(outlines, dict) or "type" not in outlines:
@@ -358,32 +442,76 @@ def _basemap(outlines: dict | None) -> list[dict[str, Any]]:
                          f"Gazetteer.country_outlines(), got {type(outlines).__name__}")
     kind = outlines["type"]
     if kind == "FeatureCollection":
-        geometries = [f.get("geometry") for f in outlines.get("features") or ()
-                      if isinstance(f, dict)]
+        features = [f for f in outlines.get("features") or () if isinstance(f, dict)]
     elif kind == "Feature":
-        geometries = [outlines.get("geometry")]
+        features = [outlines]
     else:
-        geometries = [outlines]
-    # Points would become Leaflet's default image markers: a basemap only needs shapes.
-    return [g for g in geometries if isinstance(g, dict) and g.get("type") in _BASEMAP_TYPES]
+        features = [{"type": "Feature", "properties": {}, "geometry": outlines}]
+    out = []
+    for feature in features:
+        geometry = feature.get("geometry")
+        # Points would become Leaflet's default image markers: a basemap only needs shapes.
+        if isinstance(geometry, dict) and geometry.get("type") in _BASEMAP_TYPES:
+            properties = feature.get("properties")
+            out.append((properties if isinstance(properties, dict) else {}, geometry))
+    return out
+
+
+def _lon_shift(lons: list[float]) -> float | None:
+    """The longitude where the map should start so that all places show together.
+
+    Places on both sides of the 180° meridian (Suva at 178°E, Apia at 172°W) are far apart in
+    [-180, 180] but close on the globe. When the widest empty stretch of longitude is not the
+    one across the antimeridian, returns the cut ``c``: longitudes below it are drawn at
+    ``lon + 360``. Returns None when no shift makes the view more compact.
+    """
+    ordered = sorted(set(lons))
+    if len(ordered) < 2:
+        return None
+    gaps = [(ordered[i + 1] - ordered[i], i) for i in range(len(ordered) - 1)]
+    widest, index = max(gaps)
+    wrap_gap = ordered[0] + 360.0 - ordered[-1]
+    if widest <= wrap_gap:
+        return None
+    return ordered[index + 1]
+
+
+def _great_circle_ok(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """False for antipodal pairs, whose great circle is undefined."""
+    return not (abs(a[0] + b[0]) < 1e-6 and abs(abs(a[1] - b[1]) - 180.0) < 1e-6)
 
 
 def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
              tiles: bool) -> dict[str, Any]:
     """The page's JSON payload, read by ``static/geomap.js``.
 
-    Layout: ``places`` (drawing order, most mentioned first) hold ``name``, ``kind``,
-    ``latlon`` ([lat, lon], WGS84 degrees, Leaflet order), ``count`` (mentions), ``r``
-    (radius, CSS px), ``forms`` (surface forms), ``sentences`` (``[sentence id, [[start,
-    end], ...]]``: mention ranges inside the sentence, ``Mention.start - sentence_start``
-    counted in UTF-16 code units as JavaScript indexes strings), ``more`` (sentences not
-    listed), ``note`` and ``label``. ``sentences`` is a shared table of ``[document id, text]``
-    (a sentence naming several places is stored once); ``documents`` hold ``label``, ``meta``
-    and ``url`` (http(s) only, else null). Also ``title``, ``counts``, ``notes``, ``legend``,
-    ``colors``, ``bounds`` ([[south, west], [north, east]] or null), ``basemap`` (geometries).
+    Layout:
+
+    - ``places`` (drawing order, most mentioned first): ``name``, ``kind`` (colour group:
+      country, region, city), ``type`` (the kind in words: city, site, sea, region...),
+      ``latlon`` ([lat, lon], WGS84 degrees, Leaflet order; lon + 360 on a shifted map, see
+      ``shift``), ``count`` (mentions), ``r`` (radius, CSS px), ``cc`` (ISO 3166-1 alpha-2 or
+      null), ``forms`` (surface forms), ``sentences`` (``[sentence id, [[start, end], ...]]``:
+      mention ranges inside the sentence, ``Mention.start - sentence_start`` counted in UTF-16
+      code units as JavaScript indexes strings), ``docs`` (flat ``[document, mentions,
+      sentences, ...]`` triples, so the page can recount under a document filter), ``more``
+      (sentences not listed), ``note``, ``conf`` (lowest confidence, only when below
+      :data:`LOW_CONFIDENCE`), ``candidates`` and ``runnerUp`` (the second-ranked candidate of
+      that resolution, from ``Resolution.provenance["runner_up"]``, when recorded), ``label``.
+    - ``sentences``: shared table of ``[document, text]`` (a sentence naming several places is
+      stored once). ``documents``: ``label``, ``meta``, ``source``, ``date`` and ``url``
+      (http(s) only, else null), in input order.
+    - ``edges``: ``[place a, place b, sentences, [document, sentences, ...]]``, strongest first.
+    - ``basemap``: ``[country code, name, geometry]`` per country outline; ``areas``:
+      ``[place, geometry]`` for places drawn as areas.
+    - ``title``, ``counts``, ``notes``, ``attribution``, ``colors``, ``kinds``, ``classes``,
+      ``legend``, ``scale``/``minR`` (radius = max(minR, scale·√count)), ``bounds``
+      ([[south, west], [north, east]] or null) and ``shift`` (the cut longitude or null).
     """
     places: dict[str, _PlaceAcc] = {}
     unresolved = 0
+    # (doc index, sentence_start) -> keys of the places the sentence names, in order
+    sentence_places: dict[tuple[int, int], dict[str, None]] = {}
     for doc_index, doc_result in enumerate(result.documents):
         for resolution in doc_result.resolutions:
             place = resolution.place
@@ -395,18 +523,22 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
                 acc = places[place.key] = _PlaceAcc(place)
             mention = resolution.mention
             acc.count += 1
+            acc.per_doc[doc_index] = acc.per_doc.get(doc_index, 0) + 1
+            if acc.low is None or resolution.confidence < acc.low.confidence:
+                acc.low = resolution
             acc.forms[_clean_text(mention.text).strip()] = None
             sentence = _clean_text(mention.sentence)
             ranges = acc.sentences.setdefault((doc_index, mention.sentence_start, sentence), [])
             found = _mention_range(mention, sentence)
             if found is not None:
                 ranges.append(found)
+            sentence_places.setdefault((doc_index, mention.sentence_start), {})[place.key] = None
 
     mapped: list[tuple[_PlaceAcc, float, float, str | None]] = []
     unmappable = 0
     for acc in places.values():
         lat, lon = _finite(acc.place.lat), _finite(acc.place.lon)
-        if lat is None or lon is None:
+        if lat is None or lon is None or abs(lat) > 90.0:
             unmappable += 1
             continue
         note = None
@@ -418,39 +550,98 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
         if not -180.0 <= lon <= 180.0:
             lon = (lon + 180.0) % 360.0 - 180.0
         mapped.append((acc, round(lat, 5), round(lon, 5), note))
+    shift = _lon_shift([m[2] for m in mapped])
+    if shift is not None:
+        mapped = [(acc, lat, round(lon + 360.0, 5) if lon < shift else lon, note)
+                  for acc, lat, lon, note in mapped]
     # Biggest first: Leaflet draws later markers on top, so small circles stay clickable;
     # the same order ranks labels.
     mapped.sort(key=lambda m: (-m[0].count, _clean_text(m[0].place.name), m[0].place.key))
 
-    scale = _radius_scale(max((m[0].count for m in mapped), default=1), len(mapped))
-    doc_refs: dict[int, int] = {}
-    documents: list[dict[str, Any]] = []
+    shapes = _outline_features(outlines)
+    areas_by_key = {p["key"]: g for p, g in shapes
+                    if isinstance(p.get("key"), str) and g.get("type") in _AREA_TYPES}
+    basemap = [[p.get("country_code") if isinstance(p.get("country_code"), str) else None,
+                _clean_text(p.get("name") or ""), g]
+               for p, g in shapes if "key" not in p]
+
+    max_count = max((m[0].count for m in mapped), default=1)
+    scale = _radius_scale(max_count, len(mapped))
+    documents = [_document_entry(d.document) for d in result.documents]
     sentence_refs: dict[tuple[int, int, str], int] = {}
     sentences: list[list[Any]] = []
     place_entries = []
+    areas = []
+    index_of: dict[str, int] = {}
     for rank, (acc, lat, lon, note) in enumerate(mapped):
+        index_of[acc.place.key] = rank
+        by_doc: dict[int, list[tuple[int, int, str]]] = {}
+        for key in sorted(acc.sentences, key=lambda k: (k[0], k[1])):
+            by_doc.setdefault(key[0], []).append(key)
+        # Round-robin over documents, so every document keeps a sentence under the cap.
+        chosen: list[tuple[int, int, str]] = []
+        queues = [list(keys) for keys in by_doc.values()]
+        while len(chosen) < MAX_SENTENCES and any(queues):
+            for queue in queues:
+                if queue and len(chosen) < MAX_SENTENCES:
+                    chosen.append(queue.pop(0))
         shown = []
-        keys = sorted(acc.sentences, key=lambda k: (k[0], k[1]))
-        for key in keys[:MAX_SENTENCES]:
+        for key in sorted(chosen, key=lambda k: (k[0], k[1])):
             doc_index, _, sentence = key
             text, ranges = _excerpt(sentence, _merge(acc.sentences[key]))
-            if doc_index not in doc_refs:
-                doc_refs[doc_index] = len(documents)
-                documents.append(_document_entry(result.documents[doc_index].document))
-            table_key = (doc_refs[doc_index], key[1], text)
+            table_key = (doc_index, key[1], text)
             if table_key not in sentence_refs:
                 sentence_refs[table_key] = len(sentences)
-                sentences.append([doc_refs[doc_index], text])
+                sentences.append([doc_index, text])
             shown.append([sentence_refs[table_key],
                           [[_utf16(text, a), _utf16(text, b)] for a, b in ranges]])
-        kind = acc.place.kind if acc.place.kind in KIND_COLORS else "city"
-        place_entries.append({
-            "name": _clean_text(acc.place.name), "kind": kind, "latlon": [lat, lon],
-            "count": acc.count, "r": _radius(acc.count, scale),
+        group, words = _kind(acc.place)
+        if acc.place.key in areas_by_key and group == "region":
+            areas.append([rank, areas_by_key[acc.place.key]])
+        elif group == "region" and note is None:
+            note = (f"Approximate centre of a {words}: the gazetteer has no outline for it, so "
+                    "the circle marks a point, not the area's extent.")
+        entry: dict[str, Any] = {
+            "name": _clean_text(acc.place.name), "kind": group, "type": words,
+            "latlon": [lat, lon], "count": acc.count, "r": _radius(acc.count, scale),
+            "cc": acc.place.country_code if isinstance(acc.place.country_code, str) else None,
             "forms": [f for f in acc.forms if f], "sentences": shown,
-            "more": max(0, len(keys) - MAX_SENTENCES), "note": note,
+            "docs": [n for d in sorted(acc.per_doc)
+                     for n in (d, acc.per_doc[d], len(by_doc.get(d, ())))],
+            "more": max(0, len(acc.sentences) - len(chosen)), "note": note,
             "label": rank < _LABELLED_PLACES,
-        })
+        }
+        low = acc.low
+        if low is not None and low.confidence < LOW_CONFIDENCE:
+            provenance = getattr(low, "provenance", None)
+            entry["conf"] = round(low.confidence, 2)
+            counted = provenance.get("candidates") if isinstance(provenance, dict) else None
+            entry["candidates"] = low.candidates or (counted if isinstance(counted, int) else 0)
+            runner_up = provenance.get("runner_up") if isinstance(provenance, dict) else None
+            if isinstance(runner_up, dict) and runner_up.get("name"):
+                code = runner_up.get("country_code")
+                entry["runnerUp"] = _clean_text(runner_up["name"]) + (
+                    f" ({_clean_text(code)})" if code else "")
+        place_entries.append(entry)
+
+    # Co-mentions: pairs of places named in the same sentence, counted once per sentence.
+    pairs: dict[tuple[int, int], dict[int, int]] = {}
+    for (doc_index, _), keys in sentence_places.items():
+        ranks = sorted(index_of[k] for k in keys if k in index_of)
+        for i, a in enumerate(ranks):
+            for b in ranks[i + 1:]:
+                per_doc = pairs.setdefault((a, b), {})
+                per_doc[doc_index] = per_doc.get(doc_index, 0) + 1
+    ranked_pairs = sorted(pairs.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+    edges = []
+    for (a, b), per_doc in ranked_pairs:
+        if len(edges) == MAX_EDGES:
+            break
+        ends = (tuple(place_entries[a]["latlon"]), tuple(place_entries[b]["latlon"]))
+        if ends[0] == ends[1] or not _great_circle_ok(*ends):
+            continue
+        edges.append([a, b, sum(per_doc.values()),
+                      [n for d in sorted(per_doc) for n in (d, per_doc[d])]])
 
     n_mentions = sum(m[0].count for m in mapped)
     counts = " \u00b7 ".join((_plural(len(result.documents), "document"),
@@ -464,25 +655,34 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
         notes.append(f"{_plural(len(result.skipped), 'input')} skipped")
     bounds = None
     if mapped:
-        lats, lons = [m[1] for m in mapped], [m[2] for m in mapped]
+        lats, lons = [p["latlon"][0] for p in place_entries], [p["latlon"][1] for p in place_entries]
         bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
     present = {entry["kind"] for entry in place_entries}
-    max_count = max((m[0].count for m in mapped), default=1)
+    attribution = ATTRIBUTION
+    if any(str(m[0].place.source or "").startswith("geocoder:nominatim") for m in mapped):
+        attribution += " \u00b7 " + OSM_ATTRIBUTION
     return {
-        "version": 1,
+        "version": 2,
         "title": _clean_text(title) if title else "geomap",
         "counts": counts,
         "notes": notes,
-        "attribution": ATTRIBUTION,
+        "attribution": attribution,
         "tiles": tiles,
         "colors": KIND_COLORS,
+        "kinds": KIND_LABELS,
+        "classes": [[lo, hi, label, color] for lo, hi, label, color in CHOROPLETH_CLASSES],
         "legend": {"kinds": [k for k in KIND_COLORS if k in present],
                    "sizes": [[c, _radius(c, scale)] for c in _legend_counts(max_count)]},
+        "scale": round(scale, 4),
+        "minR": _MIN_RADIUS,
         "bounds": bounds,
+        "shift": shift,
         "places": place_entries,
         "sentences": sentences,
         "documents": documents,
-        "basemap": _basemap(outlines),
+        "edges": edges,
+        "basemap": basemap,
+        "areas": areas,
     }
 
 
@@ -491,26 +691,35 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
 
 
 def build_map(result: GeoparseResult, *, outlines: dict | None = None, title: str | None = None,
-              tiles: str | None = None) -> folium.Map:
+              tiles: str | None = None, cdn: bool = False) -> folium.Map:
     """Build an offline map with one circle marker per resolved place.
 
     Mentions are grouped by ``Place.key``: surface forms such as "Kyiv" and "Kiev" that resolve
     to one place give one marker. A marker's area is proportional to the place's mention count,
-    its colour shows ``Place.kind`` (see :data:`KIND_COLORS`), and its popup lists every
-    sentence mentioning the place (at most :data:`MAX_SENTENCES`), grouped by document, with
-    the mentions highlighted. Article text is shown literally, never interpreted as HTML.
+    its colour shows its kind (see :data:`KIND_COLORS`; the kind is also written in its popup
+    and list row), and its popup lists the sentences mentioning the place (at most
+    :data:`MAX_SENTENCES`, spread over the documents), grouped by document, with the mentions
+    highlighted. Countries are shaded by mention count, where a country's count includes every
+    place whose ``country_code`` is its ISO code (cities, regions, demonyms resolved to it),
+    in the fixed :data:`CHOROPLETH_CLASSES`. Pairs of places named in one sentence are joined
+    by great-circle arcs (the :data:`MAX_EDGES` strongest). Article text is shown literally,
+    never interpreted as HTML.
 
     Parameters
     ----------
     result : GeoparseResult
         Documents and their resolutions. Unresolved mentions are counted in the title box;
-        places whose ``lat``/``lon`` are missing or not finite are left out (and counted);
-        latitudes beyond ±85.05° (the Web Mercator limit) are drawn at ±85.05°, as the popup
-        says, and longitudes outside [-180, 180] are wrapped.
+        places whose ``lat``/``lon`` are missing, not finite or beyond ±90° are left out (and
+        counted); latitudes beyond ±85.05° (the Web Mercator limit) are drawn at ±85.05°, as
+        the popup says, and longitudes outside [-180, 180] are wrapped. When places lie on both
+        sides of the 180° meridian, longitudes below the widest empty stretch get +360° so the
+        view is compact (Suva, Apia and Nuku'alofa show together).
     outlines : dict, optional
-        GeoJSON (FeatureCollection, Feature or geometry) of country outlines in lon/lat order,
-        as returned by ``Gazetteer.country_outlines()``; drawn as the basemap. None draws no
-        basemap (the sea-blue background only). Feature properties are not used.
+        GeoJSON (FeatureCollection, Feature or geometry) in lon/lat order, as returned by
+        ``Gazetteer.country_outlines()``: country outlines (properties ``name``,
+        ``country_code``) drawn as the basemap and choropleth. A feature whose properties hold
+        a ``key`` equal to a region's or sea's ``Place.key`` draws that place as an area.
+        None draws no basemap (the sea-blue background only).
     title : str, optional
         Heading of the title box and of the page; by default "geomap" and
         "geomap: N documents · N mentions · N places". Shown literally.
@@ -518,13 +727,16 @@ def build_map(result: GeoparseResult, *, outlines: dict | None = None, title: st
         A folium tile set name (``"OpenStreetMap"``, ``"CartoDB Positron"``...) to add under the
         outlines. Tiles are fetched from the internet when the page opens; None (default) adds
         none, and the page then makes no network request at all.
+    cdn : bool
+        Load Leaflet from a CDN instead of inlining it (a smaller file that needs the network).
 
     Returns
     -------
     folium.Map
         An :class:`OfflineMap` holding one :class:`PlaceLayer`; pass it to :func:`map_html` or
-        :func:`save_map`. The view fits all markers (at most zoom 6); without places it shows
-        the world and a "No places found" note.
+        :func:`save_map`, or show it in Jupyter (``_repr_html_`` gives an ``<iframe srcdoc>``).
+        The view fits all markers (at most zoom 6); without places it shows the world and a
+        "No places found" note.
 
     Raises
     ------
@@ -539,13 +751,13 @@ def build_map(result: GeoparseResult, *, outlines: dict | None = None, title: st
         center = [(south + north) / 2, (west + east) / 2]
     # zoom_snap 0.25: fitBounds can then frame the markers closely instead of a whole level out.
     fmap = OfflineMap(location=center, zoom_start=2, zoom_control="bottomright",
-                      zoom_snap=0.25, tiles=None)
+                      zoom_snap=0.25, tiles=None, cdn=cdn, world_copy_jump=False)
     page_title = _clean_text(title) if title else f"geomap: {payload['counts']}"
     # branca inserts Figure.title as a value (not template source) but does not escape it.
     fmap.get_root().title = html.escape(page_title)
     if tiles:
         try:
-            layer = folium.TileLayer(tiles=tiles)
+            layer = folium.TileLayer(tiles=tiles, control=False)
         except (ValueError, TypeError) as e:
             raise InputError(f"unknown tile set {tiles!r} ({e}); use a folium name such as "
                              "'OpenStreetMap' or 'CartoDB Positron', or no tiles") from e
@@ -632,3 +844,106 @@ def save_map(fmap: folium.Map, path: str | os.PathLike[str]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def find_browser() -> str | None:
+    """The Chromium (or Chrome) executable used for PNG output, or None.
+
+    ``$GEOMAP_CHROMIUM`` names one explicitly; otherwise the first of ``chromium``,
+    ``chromium-browser``, ``google-chrome``, ``google-chrome-stable``, ``chrome`` on ``PATH``.
+    """
+    explicit = os.environ.get("GEOMAP_CHROMIUM")
+    if explicit:
+        return shutil.which(explicit) or (explicit if os.access(explicit, os.X_OK) else None)
+    for name in _BROWSER_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def save_png(fmap: folium.Map, path: str | os.PathLike[str], *, width: int = 1400,
+             height: int = 900, browser: str | None = None, timeout: float = 60.0) -> None:
+    """Render a map to a PNG image through headless Chromium, atomically.
+
+    The page is written to a temporary file and opened with ``chromium --headless
+    --screenshot``; the image (``width`` × ``height`` CSS pixels, the side panel included) is
+    checked to be a PNG and moved over ``path``. An existing ``path`` is kept on any failure.
+
+    Parameters
+    ----------
+    fmap : folium.Map
+        The map, normally from :func:`build_map`.
+    path : str or os.PathLike
+        The PNG file to create or replace. Its directory must exist.
+    width, height : int
+        Viewport size in CSS pixels (at least 200 × 200).
+    browser : str, optional
+        Chromium or Chrome executable; default :func:`find_browser`.
+    timeout : float
+        Seconds to wait for the browser.
+
+    Raises
+    ------
+    BrowserNotFoundError
+        If no Chromium/Chrome executable is found (it is a ``FileNotFoundError``); install
+        Chromium (``apt-get install chromium``) or set ``GEOMAP_CHROMIUM``.
+    InputError
+        If ``width``/``height`` are below 200 pixels.
+    GeomapError
+        If the browser fails, times out or writes no PNG.
+    OSError
+        If the target directory does not exist or is not writable.
+    """
+    if width < 200 or height < 200:
+        raise InputError(f"PNG size must be at least 200x200 pixels, got {width}x{height}")
+    executable = browser or find_browser()
+    if not executable:
+        raise BrowserNotFoundError(
+            "PNG output needs Chromium or Chrome, and none was found: install it "
+            "(apt-get install chromium) or set GEOMAP_CHROMIUM to its executable")
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    page_html = map_html(fmap).encode("utf-8")
+    with tempfile.TemporaryDirectory(prefix="geomap-png-") as work:
+        page = Path(work) / "map.html"
+        page.write_bytes(page_html)
+        # Chromium picks the image format from the suffix, so the temporary name ends in .png.
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.",
+                                   suffix=".tmp.png")
+        os.close(fd)
+        try:
+            command = [executable, "--headless", "--disable-gpu", "--hide-scrollbars",
+                       "--no-first-run", "--disable-background-networking",
+                       "--disable-component-update", "--disable-sync",
+                       "--force-device-scale-factor=1", f"--user-data-dir={Path(work) / 'profile'}",
+                       f"--window-size={width},{height}", "--virtual-time-budget=5000",
+                       f"--screenshot={tmp}", page.as_uri()]
+            if hasattr(os, "geteuid") and os.geteuid() == 0:
+                command.insert(1, "--no-sandbox")  # Chromium refuses to run as root otherwise
+            try:
+                done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
+            except subprocess.TimeoutExpired as e:
+                raise GeomapError(f"{executable} did not finish the PNG within {timeout:g} s") from e
+            except OSError as e:
+                raise BrowserNotFoundError(f"cannot run {executable}: {e.strerror or e}") from e
+            with open(tmp, "rb") as fh:
+                head = fh.read(8)
+            if done.returncode != 0 or head != _PNG_MAGIC:
+                detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+                raise GeomapError(f"{executable} wrote no PNG (exit {done.returncode})"
+                                  + (f": {detail[-1]}" if detail else ""))
+            try:
+                mode = stat.S_IMODE(os.stat(target).st_mode)
+            except FileNotFoundError:
+                mode = 0o644
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise

@@ -1,10 +1,16 @@
 /* geomap map runtime, inlined into every map page by geomap/render.py.
  *
- * Builds the basemap, one circle marker per place, popups, labels and the map furniture from
- * the page's single JSON payload (a script element of type application/json). Every string
- * is untrusted article text or metadata: it reaches the DOM only through textContent or
- * createTextNode, never as HTML, so markup, ${...} and {{ ... }} in an article stay literal.
- * Leaflet takes [lat, lon]; the payload already holds places in that order.
+ * Builds the basemap and country choropleth, co-mention arcs, one circle marker per place,
+ * popups, labels, the map furniture and the side panel from the page's single JSON payload (a
+ * script element of type application/json; its layout is documented in render._payload).
+ * Every string is untrusted article text or metadata: it reaches the DOM only through
+ * textContent or createTextNode, never as HTML, so markup, ${...} and {{ ... }} in an article
+ * stay literal. Leaflet takes [lat, lon]; the payload already holds places in that order.
+ * Nothing here touches storage, cookies, the network or the parent window, so the page also
+ * works inside a sandboxed <iframe>.
+ *
+ * When everything is drawn the runtime sets window.geomapReady = true and the performance
+ * mark "geomap-ready" (bench/bench_map.py measures paint time with them).
  */
 (function (window, document) {
   "use strict";
@@ -12,6 +18,9 @@
   var L = window.L;
   // Same test as the Python side: only web links become <a href>, never javascript: and co.
   var WEB_URL = /^https?:\/\//i;
+  var LAND = "#efece6";
+  var MERCATOR_LAT = 85.05;
+  var state = null;
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -22,6 +31,12 @@
 
   function plural(n, one, many) {
     return n + " " + (n === 1 ? one : many);
+  }
+
+  // Lower case without diacritics, so "kyi" finds "Kyiv" and "cote" finds "Côte d'Ivoire".
+  function fold(text) {
+    var lower = String(text).toLowerCase();
+    return lower.normalize ? lower.normalize("NFD").replace(/[\u0300-\u036f]/g, "") : lower;
   }
 
   // A sentence as text nodes with <mark> around each mention. ranges are sorted,
@@ -41,38 +56,104 @@
     return item;
   }
 
-  function documentHeader(doc) {
-    var head = el("div", "geomap-doc-head");
+  function docLink(doc, className) {
     var label;
     if (typeof doc.url === "string" && WEB_URL.test(doc.url)) {
-      label = el("a", "geomap-doc-title", doc.label);
+      label = el("a", className, doc.label);
       label.setAttribute("href", doc.url);
       label.setAttribute("target", "_blank");
       label.setAttribute("rel", "noopener noreferrer");
     } else {
-      label = el("span", "geomap-doc-title", doc.label);
+      label = el("span", className, doc.label);
     }
-    head.appendChild(label);
+    return label;
+  }
+
+  function documentHeader(doc) {
+    var head = el("div", "geomap-doc-head");
+    head.appendChild(docLink(doc, "geomap-doc-title"));
     if (doc.meta) { head.appendChild(el("span", "geomap-doc-meta", " \u2014 " + doc.meta)); }
     return head;
   }
 
-  // Built on first opening only, so a map of hundreds of places keeps a small DOM.
-  function placePopup(data, place) {
+  // ---------------------------------------------------------------------------------------
+  // Counting under the document filter
+
+  function recount(data, S) {
+    var countries = {};
+    var places = 0;
+    var mentions = 0;
+    data.places.forEach(function (place, i) {
+      var count = 0;
+      var sentences = 0;
+      for (var k = 0; k < place.docs.length; k += 3) {
+        if (S.active[place.docs[k]]) {
+          count += place.docs[k + 1];
+          sentences += place.docs[k + 2];
+        }
+      }
+      S.counts[i] = count;
+      S.sentenceCounts[i] = sentences;
+      if (count) {
+        places += 1;
+        mentions += count;
+        if (place.cc) { countries[place.cc] = (countries[place.cc] || 0) + count; }
+      }
+    });
+    S.countryCounts = countries;
+    data.edges.forEach(function (edge, i) {
+      var n = 0;
+      var perDoc = edge[3];
+      for (var k = 0; k < perDoc.length; k += 2) {
+        if (S.active[perDoc[k]]) { n += perDoc[k + 1]; }
+      }
+      S.edgeCounts[i] = n;
+    });
+    var docs = S.active.filter(function (on) { return on; }).length;
+    S.summary = [plural(docs, "document", "documents"), plural(mentions, "mention", "mentions"),
+      plural(places, "place", "places")].join(" \u00b7 ");
+  }
+
+  function radius(data, count) {
+    return Math.max(data.minR, Math.round(data.scale * Math.sqrt(count) * 10) / 10);
+  }
+
+  function classOf(data, count) {
+    for (var i = data.classes.length - 1; i >= 0; i -= 1) {
+      if (count >= data.classes[i][0]) { return data.classes[i]; }
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Popups
+
+  // Built on opening only, so a map of hundreds of places keeps a small DOM.
+  function placePopup(data, S, index) {
+    var place = data.places[index];
+    var count = S.counts[index];
     var root = el("div", "geomap-popup");
     var head = el("div", "geomap-popup-head");
     head.appendChild(el("strong", null, place.name));
     head.appendChild(document.createTextNode(
-      " \u00b7 " + place.kind + " \u00b7 " + plural(place.count, "mention", "mentions")));
+      " \u00b7 " + place.type + " \u00b7 " + plural(count, "mention", "mentions")));
     root.appendChild(head);
     if (place.forms.length) {
       root.appendChild(el("div", "geomap-popup-forms", "As written: " + place.forms.join(", ")));
     }
     if (place.note) { root.appendChild(el("div", "geomap-popup-note", place.note)); }
+    if (typeof place.conf === "number") {
+      var doubt = "Uncertain match: confidence " + place.conf.toFixed(2);
+      if (place.candidates) { doubt += " among " + plural(place.candidates, "candidate", "candidates"); }
+      doubt += place.runnerUp ? "; runner-up: " + place.runnerUp : "";
+      root.appendChild(el("div", "geomap-popup-note", doubt));
+    }
     var list = null;
     var lastDoc = -1;
+    var shown = 0;
     place.sentences.forEach(function (ref) {
       var sentence = data.sentences[ref[0]];
+      if (!S.active[sentence[0]]) { return; }
       if (sentence[0] !== lastDoc) {
         lastDoc = sentence[0];
         var section = el("div", "geomap-doc");
@@ -82,13 +163,18 @@
         root.appendChild(section);
       }
       list.appendChild(markedSentence(sentence[1], ref[1]));
+      shown += 1;
     });
-    if (place.more > 0) {
+    var more = S.sentenceCounts[index] - shown;
+    if (more > 0) {
       root.appendChild(el("div", "geomap-popup-more",
-        "and " + plural(place.more, "more sentence", "more sentences")));
+        "and " + plural(more, "more sentence", "more sentences")));
     }
     return root;
   }
+
+  // ---------------------------------------------------------------------------------------
+  // Map furniture
 
   function control(position, build) {
     var Box = L.Control.extend({
@@ -103,63 +189,214 @@
     return new Box({ position: position });
   }
 
-  function titleBox(data) {
+  function titleBox(data, S) {
     var box = el("div", "geomap-panel geomap-title");
-    box.appendChild(el("div", "geomap-title-text", data.title));
-    box.appendChild(el("div", "geomap-title-counts", data.counts));
+    box.setAttribute("role", "banner");
+    box.appendChild(el("h1", "geomap-title-text", data.title));
+    S.summaryNode = el("div", "geomap-title-counts", data.counts);
+    box.appendChild(S.summaryNode);
     data.notes.forEach(function (note) { box.appendChild(el("div", "geomap-title-note", note)); });
     return box;
   }
 
+  function swatchRow(color, label, round) {
+    var row = el("div", "geomap-legend-row");
+    var swatch = el("span", round ? "geomap-swatch" : "geomap-swatch geomap-swatch-square");
+    swatch.style.backgroundColor = color;
+    row.appendChild(swatch);
+    row.appendChild(el("span", "geomap-legend-label", label));
+    return row;
+  }
+
   function legendBox(data) {
     var box = el("div", "geomap-panel geomap-legend");
-    box.appendChild(el("div", "geomap-legend-head", "Place type"));
-    data.legend.kinds.forEach(function (kind) {
-      var row = el("div", "geomap-legend-row");
-      var swatch = el("span", "geomap-swatch");
-      swatch.style.backgroundColor = data.colors[kind];
-      row.appendChild(swatch);
-      row.appendChild(el("span", "geomap-legend-label", kind));
-      box.appendChild(row);
-    });
-    box.appendChild(el("div", "geomap-legend-head", "Mentions (circle area)"));
-    var sizes = el("div", "geomap-legend-sizes");
-    data.legend.sizes.forEach(function (size) {
-      var item = el("div", "geomap-legend-size");
-      var circle = el("span", "geomap-size-circle");
-      circle.style.width = circle.style.height = (2 * size[1]) + "px";
-      item.appendChild(circle);
-      item.appendChild(el("span", "geomap-legend-label", String(size[0])));
-      sizes.appendChild(item);
-    });
-    box.appendChild(sizes);
+    box.setAttribute("aria-label", "Legend");
+    if (data.places.length) {
+      box.appendChild(el("div", "geomap-legend-head", "Place type"));
+      data.legend.kinds.forEach(function (kind) {
+        box.appendChild(swatchRow(data.colors[kind], data.kinds[kind], true));
+      });
+      box.appendChild(el("div", "geomap-legend-head", "Mentions (circle area)"));
+      var sizes = el("div", "geomap-legend-sizes");
+      data.legend.sizes.forEach(function (size) {
+        var item = el("div", "geomap-legend-size");
+        var circle = el("span", "geomap-size-circle");
+        circle.style.width = circle.style.height = (2 * size[1]) + "px";
+        item.appendChild(circle);
+        item.appendChild(el("span", "geomap-legend-label", String(size[0])));
+        sizes.appendChild(item);
+      });
+      box.appendChild(sizes);
+    }
+    if (data.basemap.length) {
+      box.appendChild(el("div", "geomap-legend-head", "Mentions per country"));
+      var classes = el("div", "geomap-legend-classes");
+      data.classes.forEach(function (cls) { classes.appendChild(swatchRow(cls[3], cls[2], false)); });
+      box.appendChild(classes);
+    }
+    if (data.edges.length) {
+      box.appendChild(el("div", "geomap-legend-head", "Named in one sentence"));
+      var line = el("div", "geomap-legend-row");
+      line.appendChild(el("span", "geomap-edge-swatch"));
+      line.appendChild(el("span", "geomap-legend-label", "arc width \u221d sentences"));
+      box.appendChild(line);
+    }
     return box;
   }
 
-  function addBasemap(map, data) {
-    if (!data.basemap || !data.basemap.length) { return; }
-    // Own pane between tiles (200) and overlays (400); canvas, as ~250 countries of
-    // non-interactive polygons draw faster there than as SVG paths.
-    var pane = map.createPane("geomapBasemap");
-    pane.style.zIndex = 250;
-    pane.style.pointerEvents = "none";
-    L.geoJSON(data.basemap, {
-      pane: "geomapBasemap",
-      renderer: L.canvas({ pane: "geomapBasemap", padding: 0.5 }),
-      interactive: false,
-      style: data.tiles
-        ? { color: "#6b6b6b", weight: 0.6, opacity: 0.6, fill: false }
-        : { color: "#b9b2a5", weight: 0.7, opacity: 1, fillColor: "#f6f4ee", fillOpacity: 1 }
-    }).addTo(map);
+  // An overlay for the layer control that only switches a behaviour on and off.
+  var Switch = L.Layer.extend({
+    initialize: function (on, off) { this._on = on; this._off = off; },
+    onAdd: function () { this._on(); return this; },
+    onRemove: function () { this._off(); return this; }
+  });
+
+  // ---------------------------------------------------------------------------------------
+  // Layers
+
+  function countryText(data, S, index) {
+    var country = data.basemap[index];
+    var n = country[0] ? (S.countryCounts[country[0]] || 0) : 0;
+    return country[1] + " \u00b7 " + (n ? plural(n, "mention", "mentions") + " (country and places in it)"
+      : "no mentions");
   }
 
-  // Hides permanent labels that overlap a label of a more-mentioned place.
-  function declutter(labelled) {
+  function addBasemap(map, data, S) {
+    if (!data.basemap.length) { return; }
+    // Own pane between tiles (200) and overlays (400); canvas, as ~250 countries of
+    // polygons draw faster there than as SVG paths.
+    var pane = map.createPane("geomapBasemap");
+    pane.style.zIndex = 250;
+    var renderer = L.canvas({ pane: "geomapBasemap", padding: 0.5, tolerance: 0 });
+    var features = data.basemap.map(function (country, i) {
+      return { type: "Feature", properties: { i: i }, geometry: country[2] };
+    });
+    S.countryStyle = function (feature) {
+      var country = data.basemap[feature.properties.i];
+      var n = S.choropleth && country[0] ? (S.countryCounts[country[0]] || 0) : 0;
+      var cls = n ? classOf(data, n) : null;
+      if (data.tiles) {
+        return { color: "#6b6b6b", weight: 0.6, opacity: 0.6, fill: !!cls,
+          fillColor: cls ? cls[3] : LAND, fillOpacity: cls ? 0.6 : 0 };
+      }
+      return { color: "#b5ada0", weight: 0.6, opacity: 1, fillColor: cls ? cls[3] : LAND,
+        fillOpacity: 1 };
+    };
+    // A map shifted across the 180° meridian shows longitudes up to cut + 360: draw the
+    // world a second time, 360° east, so countries there are not missing.
+    var offsets = data.shift === null ? [0] : [0, 360];
+    S.basemapLayers = offsets.map(function (offset) {
+      return L.geoJSON(features, {
+        pane: "geomapBasemap",
+        renderer: renderer,
+        style: S.countryStyle,
+        coordsToLatLng: function (c) { return L.latLng(c[1], c[0] + offset); },
+        onEachFeature: function (feature, layer) {
+          layer.bindTooltip(function () { return el("span", null, countryText(data, S, feature.properties.i)); },
+            { sticky: true, className: "geomap-tooltip", opacity: 1 });
+        }
+      }).addTo(map);
+    });
+  }
+
+  function restyleBasemap(S) {
+    (S.basemapLayers || []).forEach(function (layer) { layer.setStyle(S.countryStyle); });
+  }
+
+  function bindPlacePopup(layer, data, S, index) {
+    layer.bindPopup(function () { return placePopup(data, S, index); }, {
+      className: "geomap-popup-frame",
+      maxWidth: 400,
+      minWidth: 260,
+      maxHeight: 340,
+      autoPanPaddingTopLeft: L.point(24, 96),
+      autoPanPaddingBottomRight: L.point(24, 24)
+    });
+  }
+
+  function addAreas(map, data, S) {
+    var pane = map.createPane("geomapAreas");
+    pane.style.zIndex = 380;
+    S.areas = {};
+    data.areas.forEach(function (area) {
+      var index = area[0];
+      var layer = L.geoJSON(area[1], {
+        pane: "geomapAreas",
+        style: { color: data.colors.region, weight: 1.5, dashArray: "4 3", fillColor: data.colors.region,
+          fillOpacity: 0.15 }
+      });
+      bindPlacePopup(layer, data, S, index);
+      layer.addTo(map);
+      S.areas[index] = layer;
+    });
+  }
+
+  function arc(a, b) {
+    var rad = Math.PI / 180;
+    var lat1 = a[0] * rad, lon1 = a[1] * rad, lat2 = b[0] * rad, lon2 = b[1] * rad;
+    var h = Math.pow(Math.sin((lat2 - lat1) / 2), 2) +
+      Math.cos(lat1) * Math.cos(lat2) * Math.pow(Math.sin((lon2 - lon1) / 2), 2);
+    var d = 2 * Math.asin(Math.min(1, Math.sqrt(h)));
+    if (!(d > 1e-9) || Math.abs(Math.sin(d)) < 1e-9) { return [a, b]; }
+    var steps = Math.min(64, Math.max(4, Math.ceil(d / rad / 2)));
+    var points = [];
+    var previous = a[1];
+    for (var i = 0; i <= steps; i += 1) {
+      var f = i / steps;
+      var A = Math.sin((1 - f) * d) / Math.sin(d);
+      var B = Math.sin(f * d) / Math.sin(d);
+      var x = A * Math.cos(lat1) * Math.cos(lon1) + B * Math.cos(lat2) * Math.cos(lon2);
+      var y = A * Math.cos(lat1) * Math.sin(lon1) + B * Math.cos(lat2) * Math.sin(lon2);
+      var z = A * Math.sin(lat1) + B * Math.sin(lat2);
+      var lat = Math.atan2(z, Math.sqrt(x * x + y * y)) / rad;
+      var lon = Math.atan2(y, x) / rad;
+      // Keep longitudes continuous (no jump across the 180° meridian), starting at a's.
+      while (lon - previous > 180) { lon -= 360; }
+      while (lon - previous < -180) { lon += 360; }
+      previous = lon;
+      points.push([Math.max(-MERCATOR_LAT, Math.min(MERCATOR_LAT, lat)), lon]);
+    }
+    return points;
+  }
+
+  function edgeWeight(data, n) {
+    return 1 + 5 * Math.sqrt(n / data.edges[0][2]);
+  }
+
+  function addEdges(map, data, S) {
+    var pane = map.createPane("geomapEdges");
+    pane.style.zIndex = 390;
+    var renderer = L.svg({ pane: "geomapEdges" });
+    S.edgeLayer = L.layerGroup();
+    S.edges = data.edges.map(function (edge) {
+      var a = data.places[edge[0]];
+      var b = data.places[edge[1]];
+      var line = L.polyline(arc(a.latlon, b.latlon), {
+        pane: "geomapEdges", renderer: renderer, color: "#35414b", opacity: 0.45,
+        weight: edgeWeight(data, edge[2]), lineCap: "round", className: "geomap-edge"
+      });
+      line.bindTooltip(function () {
+        var i = S.edges.indexOf(line);
+        return el("span", null, a.name + " \u2013 " + b.name + ": named together in " +
+          plural(S.edgeCounts[i], "sentence", "sentences"));
+      }, { sticky: true, className: "geomap-tooltip", opacity: 1 });
+      line.on("mouseover", function () { line.setStyle({ opacity: 0.85 }); });
+      line.on("mouseout", function () { line.setStyle({ opacity: 0.45 }); });
+      line.addTo(S.edgeLayer);
+      return line;
+    });
+    S.edgeLayer.addTo(map);
+  }
+
+  // Hides permanent labels that overlap a label of a more-mentioned place (or a hidden place).
+  function declutter(S) {
     var kept = [];
-    labelled.forEach(function (marker) {
+    S.labelled.forEach(function (index) {
+      var marker = S.markers[index];
       var tip = marker.getTooltip();
       var node = tip && tip.getElement();
       if (!node) { return; }
+      if (!S.counts[index] || !S.labels) { node.style.visibility = "hidden"; return; }
       node.style.visibility = "";
       var box = node.getBoundingClientRect();
       var clash = kept.some(function (k) {
@@ -169,35 +406,29 @@
     });
   }
 
-  function addPlaces(map, data) {
-    var layer = L.featureGroup();
-    var labelled = [];
-    data.places.forEach(function (place) {
+  function addPlaces(map, data, S) {
+    S.placeLayer = L.featureGroup();
+    S.markers = [];
+    S.labelled = [];
+    data.places.forEach(function (place, index) {
       var marker = L.circleMarker(place.latlon, {
         radius: place.r,
         color: "#ffffff",
         weight: 1.5,
         opacity: 1,
         fillColor: data.colors[place.kind],
-        fillOpacity: 0.85,
+        fillOpacity: 0.88,
         className: "geomap-place geomap-place-" + place.kind,
         bubblingMouseEvents: false
       });
-      marker.bindPopup(function () { return placePopup(data, place); }, {
-        className: "geomap-popup-frame",
-        maxWidth: 380,
-        minWidth: 240,
-        maxHeight: 340,
-        autoPanPaddingTopLeft: L.point(24, 96),
-        autoPanPaddingBottomRight: L.point(24, 24)
-      });
+      bindPlacePopup(marker, data, S, index);
       var name = el("span", null, place.name);
       if (place.label) {
         marker.bindTooltip(name, {
           permanent: true, direction: "right", offset: [place.r - 2, 0],
           className: "geomap-label", opacity: 1
         });
-        labelled.push(marker);
+        S.labelled.push(index);
       } else {
         marker.bindTooltip(name, {
           direction: "top", offset: [0, -place.r], className: "geomap-tooltip", opacity: 1
@@ -205,20 +436,289 @@
       }
       marker.on("mouseover", function () { marker.setStyle({ color: "#1d2731", weight: 2 }); });
       marker.on("mouseout", function () { marker.setStyle({ color: "#ffffff", weight: 1.5 }); });
-      marker.addTo(layer);
+      marker.addTo(S.placeLayer);
+      S.markers.push(marker);
     });
-    layer.addTo(map);
+    S.placeLayer.addTo(map);
     // Paths exist only once on the map: name them for screen readers (a DOM attribute, not HTML).
-    layer.eachLayer(function (marker) {
+    S.markers.forEach(function (marker, index) {
       var path = marker.getElement();
-      if (path) { path.setAttribute("aria-label", marker.getTooltip().getContent().textContent); }
+      if (path) {
+        path.setAttribute("aria-label", data.places[index].name);
+        path.setAttribute("data-count", String(data.places[index].count));
+      }
     });
-    if (labelled.length) {
-      map.on("zoomend moveend", function () { declutter(labelled); });
-      declutter(labelled);
-    }
-    return layer;
+    map.on("zoomend moveend", function () { declutter(S); });
   }
+
+  // ---------------------------------------------------------------------------------------
+  // Side panel
+
+  function openPlace(map, S, index) {
+    var marker = S.markers[index];
+    if (!S.counts[index]) { return; }
+    var latlng = marker.getLatLng();
+    if (!map.getBounds().pad(-0.1).contains(latlng)) {
+      map.setView(latlng, Math.max(map.getZoom(), 3), { animate: false });
+    }
+    marker.openPopup();
+  }
+
+  function placeList(map, data, S) {
+    var section = el("section", "geomap-side-section geomap-places");
+    var head = el("h2", null, "Places");
+    section.appendChild(head);
+    var filter = el("input", "geomap-filter");
+    filter.type = "search";
+    filter.placeholder = "Filter places\u2026";
+    filter.setAttribute("aria-label", "Filter places by name");
+    filter.setAttribute("autocomplete", "off");
+    section.appendChild(filter);
+    var list = el("ul", "geomap-place-list");
+    list.setAttribute("aria-label", "Places, most mentioned first; Enter opens a place's popup");
+    section.appendChild(list);
+    var empty = el("div", "geomap-list-empty", "No place matches the filter.");
+    empty.hidden = true;
+    section.appendChild(empty);
+    S.rows = [];
+    var order = data.places.map(function (_, i) { return i; });
+    order.forEach(function (index) {
+      var place = data.places[index];
+      var row = el("li", "geomap-row");
+      row.tabIndex = 0;
+      row.setAttribute("role", "button");
+      row.setAttribute("data-index", String(index));
+      var swatch = el("span", "geomap-swatch");
+      swatch.style.backgroundColor = data.colors[place.kind];
+      row.appendChild(swatch);
+      var name = el("span", "geomap-row-name", place.name);
+      name.appendChild(el("span", "geomap-row-kind", " \u00b7 " + place.type));
+      row.appendChild(name);
+      var count = el("span", "geomap-row-count", String(place.count));
+      row.appendChild(count);
+      row.geomapCount = count;
+      row.geomapText = fold([place.name].concat(place.forms).join(" "));
+      row.addEventListener("click", function () { openPlace(map, S, index); });
+      row.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          openPlace(map, S, index);
+        } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+          event.preventDefault();
+          var rows = visibleRows();
+          var at = rows.indexOf(row) + (event.key === "ArrowDown" ? 1 : -1);
+          if (at < 0) { filter.focus(); } else if (at < rows.length) { rows[at].focus(); }
+        }
+      });
+      list.appendChild(row);
+      S.rows[index] = row;
+    });
+
+    function visibleRows() {
+      return S.rows.filter(function (row) { return !row.hidden; });
+    }
+
+    S.applyFilter = function () {
+      var query = fold(filter.value.trim());
+      S.rows.forEach(function (row, index) {
+        row.hidden = !S.counts[index] || (query !== "" && row.geomapText.indexOf(query) < 0);
+      });
+      empty.hidden = visibleRows().length > 0 || !data.places.length;
+    };
+    filter.addEventListener("input", S.applyFilter);
+    filter.addEventListener("keydown", function (event) {
+      var rows = visibleRows();
+      if (event.key === "Enter" && rows.length) {
+        event.preventDefault();
+        openPlace(map, S, Number(rows[0].getAttribute("data-index")));
+      } else if (event.key === "ArrowDown" && rows.length) {
+        event.preventDefault();
+        rows[0].focus();
+      }
+    });
+    return section;
+  }
+
+  function dateKey(date) {
+    return typeof date === "string" ? date.slice(0, 10) : "";
+  }
+
+  function documentList(data, S, update) {
+    var section = el("section", "geomap-side-section geomap-documents");
+    section.appendChild(el("h2", null, "Documents"));
+    var dates = [];
+    data.documents.forEach(function (doc) {
+      var key = dateKey(doc.date);
+      if (key && dates.indexOf(key) < 0) { dates.push(key); }
+    });
+    dates.sort();
+    S.checked = data.documents.map(function () { return true; });
+    S.range = null;
+    if (dates.length) {
+      var range = el("div", "geomap-dates");
+      var from = el("select");
+      var to = el("select");
+      dates.forEach(function (date) {
+        from.appendChild(el("option", null, date));
+        to.appendChild(el("option", null, date));
+      });
+      from.value = dates[0];
+      to.value = dates[dates.length - 1];
+      from.setAttribute("aria-label", "Documents dated from");
+      to.setAttribute("aria-label", "Documents dated until");
+      var onRange = function () {
+        S.range = [from.value <= to.value ? from.value : to.value, from.value <= to.value ? to.value : from.value];
+        update();
+      };
+      from.addEventListener("change", onRange);
+      to.addEventListener("change", onRange);
+      range.appendChild(el("span", null, "Dated "));
+      range.appendChild(from);
+      range.appendChild(el("span", null, " to "));
+      range.appendChild(to);
+      section.appendChild(range);
+      if (dates.length < data.documents.length) {
+        section.appendChild(el("div", "geomap-side-note", "Undated documents are always included."));
+      }
+    }
+    var groups = {};
+    var names = [];
+    data.documents.forEach(function (doc, i) {
+      var name = doc.source || "(no source)";
+      if (!groups[name]) { groups[name] = []; names.push(name); }
+      groups[name].push(i);
+    });
+    names.sort(function (a, b) {
+      if (a === "(no source)" || b === "(no source)") { return a === "(no source)" ? 1 : -1; }
+      return a < b ? -1 : a > b ? 1 : 0;
+    });
+    S.groupBoxes = [];
+    names.forEach(function (name) {
+      var members = groups[name];
+      var group = el("details", "geomap-source");
+      group.open = members.length <= 20;
+      var summary = el("summary");
+      var all = el("input");
+      all.type = "checkbox";
+      all.checked = true;
+      all.setAttribute("aria-label", "Show documents from " + name);
+      summary.appendChild(all);
+      summary.appendChild(el("span", "geomap-source-name", name + " (" + members.length + ")"));
+      group.appendChild(summary);
+      var list = el("ul", "geomap-doc-list");
+      var boxes = members.map(function (i) {
+        var doc = data.documents[i];
+        var item = el("li");
+        var box = el("input");
+        box.type = "checkbox";
+        box.checked = true;
+        box.setAttribute("aria-label", "Show " + doc.label);
+        box.addEventListener("change", function () {
+          S.checked[i] = box.checked;
+          syncGroup();
+          update();
+        });
+        item.appendChild(box);
+        item.appendChild(docLink(doc, "geomap-doc-link"));
+        if (doc.date) { item.appendChild(el("span", "geomap-doc-date", " (" + doc.date + ")")); }
+        list.appendChild(item);
+        return box;
+      });
+      function syncGroup() {
+        var on = boxes.filter(function (box) { return box.checked; }).length;
+        all.checked = on === boxes.length;
+        all.indeterminate = on > 0 && on < boxes.length;
+      }
+      all.addEventListener("click", function (event) { event.stopPropagation(); });
+      all.addEventListener("change", function () {
+        boxes.forEach(function (box, k) { box.checked = all.checked; S.checked[members[k]] = all.checked; });
+        all.indeterminate = false;
+        update();
+      });
+      group.appendChild(list);
+      section.appendChild(group);
+      S.groupBoxes.push(all);
+    });
+    return section;
+  }
+
+  function activeDocuments(data, S) {
+    return data.documents.map(function (doc, i) {
+      if (!S.checked[i]) { return false; }
+      var key = dateKey(doc.date);
+      return !(S.range && key && (key < S.range[0] || key > S.range[1]));
+    });
+  }
+
+  function sidePanel(map, data, S, update) {
+    var side = el("aside", "geomap-side");
+    side.id = "geomap-side";
+    side.setAttribute("aria-label", "Places and documents");
+    if (data.places.length) { side.appendChild(placeList(map, data, S)); }
+    if (data.documents.length) { side.appendChild(documentList(data, S, update)); }
+    document.body.appendChild(side);
+    document.body.classList.add("geomap-has-side");
+    // Narrow frames (a report column, a notebook cell) start with the panel folded away.
+    var narrow = (window.innerWidth || document.documentElement.clientWidth) < 760;
+    setPanel(map, !narrow);
+    return side;
+  }
+
+  function setPanel(map, open) {
+    document.body.classList.toggle("geomap-side-closed", !open);
+    if (state && state.panelButton) {
+      state.panelButton.setAttribute("aria-expanded", String(open));
+      state.panelButton.textContent = open ? "Hide list \u25b8" : "\u25c2 Places & documents";
+    }
+    map.invalidateSize({ pan: false });
+  }
+
+  function panelToggle(map) {
+    var button = el("button", "geomap-panel geomap-panel-toggle");
+    button.type = "button";
+    button.setAttribute("aria-controls", "geomap-side");
+    button.addEventListener("click", function () {
+      setPanel(map, document.body.classList.contains("geomap-side-closed"));
+    });
+    state.panelButton = button;
+    return button;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Everything, after a document filter change
+
+  function update(map, data, S) {
+    S.active = activeDocuments(data, S);
+    recount(data, S);
+    S.markers.forEach(function (marker, i) {
+      var count = S.counts[i];
+      var path = marker.getElement();
+      if (count) {
+        marker.setRadius(radius(data, count));
+        if (path) { path.style.display = ""; path.setAttribute("data-count", String(count)); }
+      } else {
+        if (path) { path.style.display = "none"; path.setAttribute("data-count", "0"); }
+        if (marker.isPopupOpen()) { marker.closePopup(); }
+      }
+      if (S.areas[i]) {
+        S.areas[i].setStyle({ opacity: count ? 1 : 0, fillOpacity: count ? 0.15 : 0 });
+      }
+      var row = S.rows && S.rows[i];
+      if (row) { row.geomapCount.textContent = String(count); }
+    });
+    S.edges.forEach(function (line, i) {
+      var n = S.edgeCounts[i];
+      line.setStyle(n ? { weight: edgeWeight(data, n), opacity: 0.45 } : { opacity: 0 });
+      var path = line.getElement();
+      if (path) { path.style.display = n ? "" : "none"; }
+    });
+    restyleBasemap(S);
+    if (S.summaryNode) { S.summaryNode.textContent = S.summary; }
+    if (S.applyFilter) { S.applyFilter(); }
+    declutter(S);
+  }
+
+  // ---------------------------------------------------------------------------------------
 
   // The attribution control renders HTML; our line is plain text, so escape it first.
   function escapeText(text) {
@@ -229,21 +729,30 @@
   function render(map, dataId) {
     var source = document.getElementById(dataId);
     var data = JSON.parse(source.textContent);
+    var S = state = {
+      data: data, map: map, counts: [], sentenceCounts: [], edgeCounts: [], countryCounts: {},
+      active: data.documents.map(function () { return true; }), checked: null, range: null,
+      choropleth: true, labels: true, areas: {}, edges: [], markers: [], labelled: [], rows: null
+    };
+    recount(data, S);
     var container = map.getContainer();
     L.DomUtil.addClass(container, "geomap-map");
     map.setMinZoom(1);
     map.setMaxZoom(data.tiles ? 18 : 12);
+    var refresh = function () { update(map, data, S); };
+    sidePanel(map, data, S, refresh);
 
     if (map.attributionControl) {
       map.attributionControl.setPrefix("Leaflet");
       map.attributionControl.addAttribution(escapeText(data.attribution));
     }
-    addBasemap(map, data);
+    addBasemap(map, data, S);
     L.control.scale({ position: "bottomleft", maxWidth: 120 }).addTo(map);
-    control("topleft", function () { return titleBox(data); }).addTo(map);
-    if (data.places.length) {
+    control("topleft", function () { return titleBox(data, S); }).addTo(map);
+    if (data.places.length || data.basemap.length) {
       control("bottomleft", function () { return legendBox(data); }).addTo(map);
-    } else {
+    }
+    if (!data.places.length) {
       container.appendChild(el("div", "geomap-empty", "No places found"));
     }
     // Fit before adding markers so the label declutter measures the final view.
@@ -252,8 +761,41 @@
         paddingTopLeft: [48, 110], paddingBottomRight: [48, 48], maxZoom: 6, animate: false
       });
     }
-    addPlaces(map, data);
+    addAreas(map, data, S);
+    addEdges(map, data, S);
+    addPlaces(map, data, S);
+
+    var overlays = {};
+    if (data.basemap.length) {
+      overlays["Countries: mentions (choropleth)"] = new Switch(
+        function () { S.choropleth = true; restyleBasemap(S); },
+        function () { S.choropleth = false; restyleBasemap(S); });
+    }
+    if (data.edges.length) {
+      overlays["Co-mentions (top " + data.edges.length + ")"] = S.edgeLayer;
+    }
+    if (data.places.length) {
+      overlays.Places = S.placeLayer;
+      overlays["Labels (top places)"] = new Switch(
+        function () { S.labels = true; declutter(S); },
+        function () { S.labels = false; declutter(S); });
+    }
+    Object.keys(overlays).forEach(function (name) {
+      if (!map.hasLayer(overlays[name])) { overlays[name].addTo(map); }
+    });
+    control("topright", function () { return panelToggle(map); }).addTo(map);
+    setPanel(map, !document.body.classList.contains("geomap-side-closed"));
+    if (Object.keys(overlays).length) {
+      L.control.layers(null, overlays, { collapsed: false, position: "topright" }).addTo(map);
+    }
+    update(map, data, S);
+    window.geomapReady = true;
+    if (window.performance && window.performance.mark) { window.performance.mark("geomap-ready"); }
   }
 
-  window.geomap = { render: render };
+  window.geomap = {
+    render: render,
+    // For tests and scripts: the drawn state (counts, markers) of the map on this page.
+    state: function () { return state; }
+  };
 }(window, document));
