@@ -21,7 +21,7 @@ from .exc import GazetteerError, InputError
 from .ingest import document_from_text, read_path
 from .model import Document, DocumentResult, GeoparseResult
 
-__all__ = ["Geoparser", "geoparse", "read_documents", "render_map", "render_map_html", "open_gazetteer"]
+__all__ = ["Geoparser", "geoparse", "read_documents", "render_map", "open_gazetteer"]
 
 _GEOPARSERS: dict[tuple, "Geoparser"] = {}
 
@@ -71,6 +71,14 @@ class Geoparser:
         An already loaded pipeline to use instead of ``model``.
     progress : bool
         Progress bar while the gazetteer is built on first use.
+    fallback : str, geomap.geocode.GeocoderSettings, callable or None
+        The online geocoder asked for names the gazetteer cannot resolve: a geopy service name
+        (default ``"nominatim"``), :class:`~geomap.geocode.GeocoderSettings`, any
+        :data:`~geomap.resolve.Fallback` callable, or None for none. Not used when offline.
+    offline : bool, optional
+        Never use the network; default ``$GEOMAP_OFFLINE`` (``1`` means offline).
+    fallback_below : float
+        Confidence (0..1) under which a gazetteer resolution is also checked with the fallback.
 
     Raises
     ------
@@ -78,9 +86,12 @@ class Geoparser:
         If the spaCy model is missing or not the expected build.
     GazetteerError
         If the gazetteer cannot be opened.
+    InputError
+        If the fallback settings name an unknown geocoder or a bad URL.
     """
 
-    def __init__(self, *, model: str | None = None, gazetteer=None, nlp=None, progress: bool = True):
+    def __init__(self, *, model: str | None = None, gazetteer=None, nlp=None, progress: bool = True,
+                 fallback="nominatim", offline: bool | None = None, fallback_below: float = 0.0):
         from gazetteer import Gazetteer
 
         from .recognize import Recognizer, load_nlp
@@ -90,7 +101,8 @@ class Geoparser:
             gazetteer, progress=progress)
         self.nlp = nlp if nlp is not None else load_nlp(model)
         self.recognizer = Recognizer(self.nlp)
-        self.resolver = Resolver(self.gazetteer)
+        self.offline, self.fallback = _make_fallback(fallback, offline)
+        self.resolver = Resolver(self.gazetteer, fallback=self.fallback, fallback_below=fallback_below)
 
     def parse(self, documents: Iterable[Document]) -> GeoparseResult:
         """Geoparse documents.
@@ -105,6 +117,8 @@ class Geoparser:
             One :class:`~geomap.model.DocumentResult` per document, in input order.
         """
         results = []
+        if hasattr(self.fallback, "new_run"):
+            self.fallback.new_run()  # request cap, refusals and warnings count per run
         for document, mentions in self.recognizer.recognize(documents):
             resolutions = self.resolver.resolve(document, mentions)
             results.append(DocumentResult(document, tuple(resolutions)))
@@ -115,15 +129,44 @@ class Geoparser:
         return self.parse([document_from_text(text, id=id)])
 
 
-def _geoparser(model: str | None, gazetteer) -> Geoparser:
-    key = (model, gazetteer if gazetteer is None or isinstance(gazetteer, (str, os.PathLike)) else id(gazetteer))
+def _make_fallback(fallback, offline: bool | None):
+    """``(offline, fallback callable or None)`` for :class:`Geoparser`."""
+    from .geocode import GeocoderSettings, OnlineFallback, offline_from_env
+    offline = offline_from_env() if offline is None else bool(offline)
+    if offline or fallback is None:
+        return offline, None
+    if isinstance(fallback, str):
+        fallback = GeocoderSettings(geocoder=fallback)
+    if isinstance(fallback, GeocoderSettings):
+        return offline, OnlineFallback(fallback)
+    if not callable(fallback):
+        raise InputError("fallback must be a geocoder name, GeocoderSettings or a callable, "
+                         f"got {fallback!r}")
+    return offline, fallback
+
+
+def _geoparser(model: str | None, gazetteer, fallback="nominatim", offline: bool | None = None,
+               fallback_below: float = 0.0) -> Geoparser:
+    from .geocode import offline_from_env
+    if offline is None:
+        offline = offline_from_env()
+    try:
+        hash(fallback)
+        fallback_key = fallback
+    except TypeError:
+        fallback_key = id(fallback)
+    by_value = gazetteer is None or isinstance(gazetteer, (str, os.PathLike))
+    gazetteer_key = gazetteer if by_value else id(gazetteer)
+    key = (model, gazetteer_key, None if offline else fallback_key, offline, fallback_below)
     if key not in _GEOPARSERS:
-        _GEOPARSERS[key] = Geoparser(model=model, gazetteer=gazetteer)
+        _GEOPARSERS[key] = Geoparser(model=model, gazetteer=gazetteer, fallback=fallback, offline=offline,
+                                     fallback_below=fallback_below)
     return _GEOPARSERS[key]
 
 
 def geoparse(texts: str | Document | Sequence[str | Document], *, model: str | None = None,
-             gazetteer=None) -> GeoparseResult:
+             gazetteer=None, fallback="nominatim", offline: bool | None = None,
+             fallback_below: float = 0.0) -> GeoparseResult:
     """Find and resolve every place a text (or several) mentions.
 
     Parameters
@@ -134,6 +177,8 @@ def geoparse(texts: str | Document | Sequence[str | Document], *, model: str | N
         spaCy model name (see :class:`Geoparser`).
     gazetteer : path or gazetteer.Gazetteer, optional
         Gazetteer to use (see :func:`open_gazetteer`).
+    fallback, offline, fallback_below
+        The online geocoder fallback (see :class:`Geoparser`); ``offline=True`` sends nothing.
 
     Returns
     -------
@@ -144,7 +189,7 @@ def geoparse(texts: str | Document | Sequence[str | Document], *, model: str | N
     documents = [item if isinstance(item, Document) else
                  document_from_text(item, id="doc" if len(items) == 1 else f"doc-{n}")
                  for n, item in enumerate(items, 1)]
-    return _geoparser(model, gazetteer).parse(documents)
+    return _geoparser(model, gazetteer, fallback, offline, fallback_below).parse(documents)
 
 
 def read_documents(paths: Iterable[str | os.PathLike], *, encoding: str | None = None
@@ -177,37 +222,26 @@ def read_documents(paths: Iterable[str | os.PathLike], *, encoding: str | None =
 
 
 def render_map(result: GeoparseResult, *, gazetteer=None, title: str | None = None,
-               tiles: str | None = None, basemap: bool = True, cdn: bool = False):
+               tiles: str | None = None, basemap: bool = True):
     """Build the map of a result.
 
     Parameters
     ----------
     result : GeoparseResult
     gazetteer : path or gazetteer.Gazetteer, optional
-        Source of the Natural Earth country outlines drawn as the offline basemap and
-        choropleth.
+        Source of the Natural Earth country outlines drawn as the offline basemap.
     title : str, optional
         Map title.
     tiles : str, optional
         A folium tile layer name (e.g. ``"OpenStreetMap"``); none by default, so the map
         works offline.
     basemap : bool
-        Draw the country outlines (and the country choropleth).
-    cdn : bool
-        Load Leaflet from a CDN instead of inlining it: a smaller page that needs the network.
+        Draw the country outlines.
 
     Returns
     -------
     folium.Map
-        Self-contained: save with :func:`geomap.render.save_map`, or show it in Jupyter
-        (its ``_repr_html_`` is an ``<iframe srcdoc>`` holding the whole page).
-
-    Raises
-    ------
-    GazetteerError
-        If the gazetteer for the outlines cannot be opened.
-    InputError
-        If ``tiles`` names no tile set folium knows.
+        Self-contained: save with :func:`geomap.render.save_map`, or show it in Jupyter.
     """
     from gazetteer import Gazetteer
 
@@ -217,32 +251,7 @@ def render_map(result: GeoparseResult, *, gazetteer=None, title: str | None = No
     if basemap:
         gaz = gazetteer if isinstance(gazetteer, Gazetteer) else open_gazetteer(gazetteer)
         outlines = gaz.country_outlines()
-    return build_map(result, outlines=outlines, title=title, tiles=tiles, cdn=cdn)
-
-
-def render_map_html(result: GeoparseResult, **options) -> str:
-    """The map of a result as one HTML page (a string), e.g. to embed in a report.
-
-    Parameters
-    ----------
-    result : GeoparseResult
-    **options
-        As for :func:`render_map` (``gazetteer``, ``title``, ``tiles``, ``basemap``, ``cdn``).
-
-    Returns
-    -------
-    str
-        A complete ``<!DOCTYPE html>`` page; offline and self-contained unless ``tiles`` or
-        ``cdn`` are given. It works inside an ``<iframe>``, sandboxed too.
-
-    Raises
-    ------
-    GazetteerError, InputError
-        As :func:`render_map`.
-    """
-    from .render import map_html
-
-    return map_html(render_map(result, **options))
+    return build_map(result, outlines=outlines, title=title, tiles=tiles)
 
 
 def _result_with_skipped(result: GeoparseResult, skipped: list[tuple[str, str]]) -> GeoparseResult:
@@ -250,12 +259,18 @@ def _result_with_skipped(result: GeoparseResult, skipped: list[tuple[str, str]])
 
 
 def geoparse_paths(paths: Iterable[str | os.PathLike], *, model: str | None = None, gazetteer=None,
-                   encoding: str | None = None) -> GeoparseResult:
-    """Read and geoparse input files; unreadable ones are listed in ``result.skipped``."""
+                   encoding: str | None = None, fallback="nominatim", offline: bool | None = None,
+                   fallback_below: float = 0.0) -> GeoparseResult:
+    """Read and geoparse input files; unreadable ones are listed in ``result.skipped``.
+
+    ``fallback``, ``offline`` and ``fallback_below`` configure the online geocoder fallback
+    (see :class:`Geoparser`).
+    """
     documents, skipped = read_documents(paths, encoding=encoding)
     if not documents:
         return GeoparseResult((), tuple(skipped))
-    return _result_with_skipped(_geoparser(model, gazetteer).parse(documents), skipped)
+    geoparser = _geoparser(model, gazetteer, fallback, offline, fallback_below)
+    return _result_with_skipped(geoparser.parse(documents), skipped)
 
 
 __all__.append("geoparse_paths")

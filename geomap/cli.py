@@ -29,6 +29,66 @@ _MODEL = click.option("--model", envvar="GEOMAP_MODEL", show_envvar=True,
 _ENCODING = click.option("--encoding", help="Decode inputs with this encoding instead of detecting it.")
 
 
+def _keep_fallback_option(ctx, param, value):
+    ctx.meta.setdefault("geomap.fallback", {})[param.name] = value
+    return value
+
+
+def _fallback_option(*decls, **attrs):
+    """An option of the geocoder fallback: kept in ``ctx.meta`` for :func:`_fallback_config`."""
+    return click.option(*decls, expose_value=False, callback=_keep_fallback_option, **attrs)
+
+
+_FALLBACK_OPTIONS = [  # online geocoder fallback; read by _fallback_config, not passed to the commands
+    _fallback_option("--offline", is_flag=True, envvar="GEOMAP_OFFLINE", show_envvar=True,
+                     help="Never use the network: no online geocoder for names the gazetteer lacks."),
+    _fallback_option("--geocoder", metavar="NAME", default="nominatim", show_default=True,
+                     help="geopy geocoder asked for names the gazetteer lacks (any service name geopy knows; "
+                          "an API key is read from GEOMAP_GEOCODER_API_KEY)."),
+    _fallback_option("--geocoder-url", metavar="URL", envvar="GEOMAP_GEOCODER_URL", show_envvar=True,
+                     help="Geocoder address, scheme://host[:port] (self-hosted instances). Default: the "
+                          "service's public one."),
+    _fallback_option("--contact", envvar="GEOMAP_CONTACT", show_envvar=True,
+                     help="E-mail or URL added to the User-Agent, as Nominatim's usage policy asks."),
+    _fallback_option("--max-requests", metavar="N", type=click.IntRange(0), default=20, show_default=True,
+                     help="Most geocoder requests per run."),
+    _fallback_option("--geocoder-timeout", metavar="SECONDS", type=click.FloatRange(0, min_open=True),
+                     default=3.0, show_default=True, help="Seconds to wait for each geocoder answer."),
+    _fallback_option("--fallback-below", metavar="CONFIDENCE", type=click.FloatRange(0, 1), default=0.0,
+                     show_default=True,
+                     help="Also ask the geocoder when the gazetteer's confidence is below this."),
+]
+
+
+def _fallback_options(command):
+    for option in reversed(_FALLBACK_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _fallback_config() -> dict:
+    """Keyword arguments for :func:`geomap.api.geoparse_paths` from the fallback options."""
+    from .exc import InputError
+    from .geocode import GeocoderSettings, default_cache_path, geocoder_class, parse_geocoder_url
+    opts = click.get_current_context().meta.get("geomap.fallback", {})
+    try:
+        geocoder_class(opts.get("geocoder") or "nominatim")
+    except InputError as e:
+        raise click.BadParameter(str(e), param_hint="'--geocoder'") from e
+    if opts.get("geocoder_url"):
+        try:
+            parse_geocoder_url(opts["geocoder_url"])
+        except InputError as e:
+            raise click.BadParameter(str(e), param_hint="'--geocoder-url'") from e
+    settings = GeocoderSettings(geocoder=opts.get("geocoder") or "nominatim",
+                                url=opts.get("geocoder_url") or None, contact=opts.get("contact"),
+                                max_requests=opts.get("max_requests", 20),
+                                timeout=opts.get("geocoder_timeout", 3.0),
+                                cache_path=str(default_cache_path()))
+    return {"fallback": settings, "offline": bool(opts.get("offline")),
+            "fallback_below": opts.get("fallback_below", 0.0)}
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     prefix = "warning" if issubclass(category, GeomapWarning) else category.__name__
     click.echo(f"{prefix}: {message}", err=True)
@@ -54,7 +114,8 @@ def _report(result, quiet: bool) -> int:
 def _geoparse(inputs, model, gazetteer_path, encoding):
     from . import api
     try:
-        result = api.geoparse_paths(inputs, model=model, gazetteer=gazetteer_path, encoding=encoding)
+        result = api.geoparse_paths(inputs, model=model, gazetteer=gazetteer_path, encoding=encoding,
+                                    **_fallback_config())
     except GeomapError as e:
         raise click.ClickException(str(e)) from e
     if not result.documents:
@@ -92,6 +153,7 @@ def main(verbose: int) -> None:
 @_GAZETTEER
 @_MODEL
 @_ENCODING
+@_fallback_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
 def map_command(inputs, output, title, tiles, gazetteer_path, model, encoding, quiet):
     """Write one offline HTML map of every place mentioned in INPUTS.
@@ -128,6 +190,7 @@ def map_command(inputs, output, title, tiles, gazetteer_path, model, encoding, q
 @_GAZETTEER
 @_MODEL
 @_ENCODING
+@_fallback_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
 def extract_command(inputs, fmt, output, gazetteer_path, model, encoding, quiet):
     """Print the toponyms of INPUTS with their resolved places, as JSON.
