@@ -21,7 +21,7 @@ from .exc import GazetteerError, InputError
 from .ingest import document_from_text, read_path
 from .model import Document, DocumentResult, GeoparseResult
 
-__all__ = ["Geoparser", "geoparse", "read_documents", "render_map", "open_gazetteer"]
+__all__ = ["Geoparser", "geoparse", "read_documents", "render_map", "render_map_html", "open_gazetteer"]
 
 _GEOPARSERS: dict[tuple, "Geoparser"] = {}
 
@@ -222,26 +222,37 @@ def read_documents(paths: Iterable[str | os.PathLike], *, encoding: str | None =
 
 
 def render_map(result: GeoparseResult, *, gazetteer=None, title: str | None = None,
-               tiles: str | None = None, basemap: bool = True):
+               tiles: str | None = None, basemap: bool = True, cdn: bool = False):
     """Build the map of a result.
 
     Parameters
     ----------
     result : GeoparseResult
     gazetteer : path or gazetteer.Gazetteer, optional
-        Source of the Natural Earth country outlines drawn as the offline basemap.
+        Source of the Natural Earth country outlines drawn as the offline basemap and
+        choropleth.
     title : str, optional
         Map title.
     tiles : str, optional
         A folium tile layer name (e.g. ``"OpenStreetMap"``); none by default, so the map
         works offline.
     basemap : bool
-        Draw the country outlines.
+        Draw the country outlines (and the country choropleth).
+    cdn : bool
+        Load Leaflet from a CDN instead of inlining it: a smaller page that needs the network.
 
     Returns
     -------
     folium.Map
-        Self-contained: save with :func:`geomap.render.save_map`, or show it in Jupyter.
+        Self-contained: save with :func:`geomap.render.save_map`, or show it in Jupyter
+        (its ``_repr_html_`` is an ``<iframe srcdoc>`` holding the whole page).
+
+    Raises
+    ------
+    GazetteerError
+        If the gazetteer for the outlines cannot be opened.
+    InputError
+        If ``tiles`` names no tile set folium knows.
     """
     from gazetteer import Gazetteer
 
@@ -251,7 +262,32 @@ def render_map(result: GeoparseResult, *, gazetteer=None, title: str | None = No
     if basemap:
         gaz = gazetteer if isinstance(gazetteer, Gazetteer) else open_gazetteer(gazetteer)
         outlines = gaz.country_outlines()
-    return build_map(result, outlines=outlines, title=title, tiles=tiles)
+    return build_map(result, outlines=outlines, title=title, tiles=tiles, cdn=cdn)
+
+
+def render_map_html(result: GeoparseResult, **options) -> str:
+    """The map of a result as one HTML page (a string), e.g. to embed in a report.
+
+    Parameters
+    ----------
+    result : GeoparseResult
+    **options
+        As for :func:`render_map` (``gazetteer``, ``title``, ``tiles``, ``basemap``, ``cdn``).
+
+    Returns
+    -------
+    str
+        A complete ``<!DOCTYPE html>`` page; offline and self-contained unless ``tiles`` or
+        ``cdn`` are given. It works inside an ``<iframe>``, sandboxed too.
+
+    Raises
+    ------
+    GazetteerError, InputError
+        As :func:`render_map`.
+    """
+    from .render import map_html
+
+    return map_html(render_map(result, **options))
 
 
 def _result_with_skipped(result: GeoparseResult, skipped: list[tuple[str, str]]) -> GeoparseResult:
