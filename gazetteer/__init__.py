@@ -61,7 +61,8 @@ def open_gazetteer(path: str | Path | None = None, *, build: bool | None = None,
     GazetteerNotBuiltError
         If the file is missing and ``build`` is false.
     GazetteerCorruptError
-        If the file is unreadable or of another schema and ``build`` is false.
+        If the file is unreadable or of another schema and ``build`` is false, or if it was made
+        by ``geomap gazetteer import`` for another schema (an import is never rebuilt silently).
     """
     explicit = path is not None or bool(os.environ.get(ENV_VAR))
     target = Path(path).expanduser() if path is not None else default_path()
@@ -70,6 +71,11 @@ def open_gazetteer(path: str | Path | None = None, *, build: bool | None = None,
     if build:
         from .build import build_gazetteer, needs_rebuild
         reason = needs_rebuild(target)
+        if reason is not None and reason.startswith("imported"):
+            # A full GeoNames import is never replaced by the smaller packaged build unasked.
+            raise GazetteerCorruptError(
+                f"{str(target)!r} is an {reason}; run 'geomap gazetteer import' again with your GeoNames "
+                "files, or 'geomap gazetteer build --force' to replace it with the packaged gazetteer")
         if reason is not None:
             if reason != "missing":
                 print(f"geomap: rebuilding the gazetteer at {target} ({reason})", file=sys.stderr)

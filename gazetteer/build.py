@@ -191,9 +191,10 @@ def country_records(*, points: dict[str, tuple[float, float]] | None = None,
                 if rec["geometry"].distance(Point(point[1], point[0])) <= COUNTRY_POINT_TOLERANCE_DEG:
                     rec["lat"], rec["lon"] = point
                     stats["country_point"] = stats.get("country_point", 0) + 1
-                else:
-                    log.warning("country point %s for %s lies outside its polygon; kept the label point",
-                                point, code)
+                else:  # islands: the point falls in the sea between them
+                    log.info("country point %s for %s lies outside its polygon; kept the label point",
+                             point, code)
+                    stats["country_point_outside"] = stats.get("country_point_outside", 0) + 1
         records.append(rec)
     return records
 

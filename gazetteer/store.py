@@ -108,6 +108,13 @@ class Candidate:
 
 _PLACE_COLUMNS = ("id, key, name, lat, lon, feature_class, feature_code, country_code, admin1, "
                   "population, source, source_id, wikidata")
+_LOOKUP_SQL = (f"SELECT n.kind, {', '.join('p.' + c.strip() for c in _PLACE_COLUMNS.split(','))} "
+               "FROM names n JOIN places p ON p.id = n.place_id WHERE n.name_norm = ?")
+_KIND_RANK = KIND_ORDER
+# Entries per lookup cache (names as asked, normalised names, places) before it is emptied.
+_CACHE_LIMIT = 500_000
+# Read the file through a memory map (bytes): lookups then copy no pages.
+_MMAP_BYTES = 256 * 1024 * 1024
 
 
 class Gazetteer:
@@ -136,7 +143,9 @@ class Gazetteer:
                 f"no gazetteer at {str(self.path)!r}; build one with 'geomap gazetteer build' "
                 "or point --gazetteer / GEOMAP_GAZETTEER at an existing file")
         self._local = threading.local()
-        self._cache: dict[str, list[Candidate]] = {}
+        self._cache: dict[str, list[Candidate]] = {}      # by normalised name
+        self._raw_cache: dict[str, list[Candidate]] = {}  # by name as asked, skips normalising
+        self._places: dict[int, GazetteerPlace] = {}
         try:
             self.meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as e:
@@ -152,6 +161,8 @@ class Gazetteer:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            conn.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
+            conn.execute("PRAGMA cache_size = -32768")  # 32 MiB of pages
             self._local.conn = conn
         return conn
 
@@ -179,22 +190,34 @@ class Gazetteer:
         list of Candidate
             Empty when nothing matches.
         """
-        key = normalize_name(name)
-        cached = self._cache.get(key)
+        cached = self._raw_cache.get(name)
         if cached is not None:
             return cached
-        rows = self._conn().execute(
-            f"SELECT n.kind, {', '.join('p.' + c.strip() for c in _PLACE_COLUMNS.split(','))} "
-            "FROM names n JOIN places p ON p.id = n.place_id WHERE n.name_norm = ?", (key,)).fetchall()
-        best: dict[int, Candidate] = {}
-        for kind, *cols in rows:
-            place = GazetteerPlace(*cols)
-            prev = best.get(place.id)
-            if prev is None or KIND_ORDER.get(kind, 9) < KIND_ORDER.get(prev.name_kind, 9):
-                best[place.id] = Candidate(place, name, kind)
-        result = list(best.values())
-        self._cache[key] = result
+        key = normalize_name(name)
+        result = self._cache.get(key)
+        if result is None:
+            best: dict[int, tuple[Any, ...]] = {}
+            for row in self._conn().execute(_LOOKUP_SQL, (key,)).fetchall():
+                prev = best.get(row[1])
+                if prev is None or _KIND_RANK.get(row[0], 9) < _KIND_RANK.get(prev[0], 9):
+                    best[row[1]] = row
+            result = [Candidate(self._place(row), name, row[0]) for row in best.values()]
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = result
+        if len(self._raw_cache) >= _CACHE_LIMIT:
+            self._raw_cache.clear()
+        self._raw_cache[name] = result
         return result
+
+    def _place(self, row: tuple[Any, ...]) -> GazetteerPlace:
+        """The place of a lookup row (kind, *place columns), shared between lookups."""
+        place = self._places.get(row[1])
+        if place is None:
+            if len(self._places) >= _CACHE_LIMIT:
+                self._places.clear()
+            place = self._places[row[1]] = GazetteerPlace(*row[1:])
+        return place
 
     def has_name(self, name: str) -> bool:
         """True when some place has this name (any kind)."""
