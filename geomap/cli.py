@@ -236,8 +236,46 @@ def gazetteer_build(gazetteer_path, force):
         stats = gazetteer.Gazetteer(target).stats()
     except gazetteer.GazetteerError as e:
         raise click.ClickException(str(e)) from e
+    if stats["meta"].get("imported"):
+        click.echo(f"{target} is a GeoNames import ({stats['meta']['imported']}): kept; "
+                   "--force replaces it with the packaged gazetteer", err=True)
     click.echo(f"{target}: {stats['places']:,} places, {stats['names']:,} names, "
                f"{stats['size_bytes'] / 1e6:.1f} MB")
+
+
+@gazetteer_group.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--gazetteer", "gazetteer_path", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="GEOMAP_GAZETTEER", show_envvar=True, help="File to write (default: the user cache).")
+@click.option("--feature-classes", metavar="CLASSES",
+              help="Keep only these GeoNames feature classes, comma-separated (e.g. A,P,L,H,T). Default: all.")
+def gazetteer_import(files, gazetteer_path, feature_classes):
+    """Build the gazetteer from GeoNames dump FILES instead of the packaged cities.
+
+    FILES: allCountries.zip, a citiesN.zip or country files such as AZ.zip (the geoname table),
+    and optionally alternateNamesV2.zip, admin1CodesASCII.txt and countryInfo.txt, as
+    downloaded from GeoNames. They are read streaming; Natural Earth countries and the curated
+    supplement are merged in. The result replaces the gazetteer at the target path, and later
+    runs use it (it is never rebuilt from the packaged sources unless you run 'geomap gazetteer
+    build --force').
+
+    \b
+    Example:
+      geomap gazetteer import allCountries.zip alternateNamesV2.zip admin1CodesASCII.txt countryInfo.txt
+    """
+    import gazetteer
+    from gazetteer.geonames_import import import_geonames
+    target = gazetteer_path or gazetteer.default_path()
+    classes = [c for c in (feature_classes or "").split(",") if c.strip()] or None
+    try:
+        counts = import_geonames(target, files, feature_classes=classes)
+        stats = gazetteer.Gazetteer(target).stats()
+    except gazetteer.GazetteerError as e:
+        raise click.ClickException(str(e)) from e
+    if counts.get("rejected_rows"):
+        click.echo(f"warning: {counts['rejected_rows']:,} lines were not rows of the geoname table", err=True)
+    click.echo(f"{target}: {counts.get('geonames_rows', 0):,} GeoNames places imported; "
+               f"{stats['places']:,} places, {stats['names']:,} names, {stats['size_bytes'] / 1e6:.1f} MB")
 
 
 @gazetteer_group.command("info")
@@ -271,7 +309,7 @@ def gazetteer_lookup(name, fmt, limit, gazetteer_path):
         rows.append({"name": place.name, "lat": place.lat, "lon": place.lon, "country_code": place.country_code,
                      "feature_class": place.feature_class, "feature_code": place.feature_code,
                      "geonameid": place.geonameid, "population": place.population, "source": place.source,
-                     "matched_name_kind": scored.candidate.name_kind, "score": round(scored.score, 1)})
+                     "name_kind": scored.candidate.name_kind, "score": round(scored.score, 1)})
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -281,7 +319,7 @@ def gazetteer_lookup(name, fmt, limit, gazetteer_path):
     for row in rows:
         click.echo(f"{row['score']:6.1f}  {row['name']} ({row['country_code'] or '-'}) "
                    f"{row['feature_class']}/{row['feature_code']} {row['lat']:.4f}, {row['lon']:.4f} "
-                   f"pop {row['population'] or '-'} [{row['source']}, {row['matched_name_kind']}]")
+                   f"pop {row['population'] or '-'} [{row['source']}, {row['name_kind']}]")
 
 
 if __name__ == "__main__":  # pragma: no cover
