@@ -51,8 +51,10 @@ def normalize_name(name: str) -> str:
         Lower-case, without diacritics, apostrophes or full stops, dashes as spaces,
         single-spaced, without a leading "the". Empty for a name with no letters.
     """
-    text = unicodedata.normalize("NFKC", name).translate(_FOLD)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    # ASCII text is its own NFKC and NFKD form and has no combining marks: skip those steps.
+    text = (name if name.isascii() else unicodedata.normalize("NFKC", name)).translate(_FOLD)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _SPACES.sub(" ", text.casefold().translate(_FOLD)).strip()
     return _ARTICLE.sub("", text)
