@@ -278,7 +278,7 @@ def _calibration(system_docs: list[dict], gold_docs: list[dict], bins: int = 5) 
 
 
 def evaluate(gold_docs: list[dict], parse: Callable[[Iterable[Document]], GeoparseResult], *,
-             roles: Iterable[str] | None = None) -> dict[str, Any]:
+             roles: Iterable[str] | None = None, include_unresolved: bool = False) -> dict[str, Any]:
     """Run ``parse`` over the gold texts and score its output.
 
     Parameters
@@ -291,6 +291,10 @@ def evaluate(gold_docs: list[dict], parse: Callable[[Iterable[Document]], Geopar
         Score only mentions with these roles (``literal``, ``metonymic``, ``demonym``); default
         all. Use it to match a corpus's annotation scheme: GeoVirus, for instance, does not
         annotate demonyms and adjectives.
+    include_unresolved : bool
+        Also score mentions geomap reports as unresolved (place null) as predicted toponyms,
+        each counting as a maximal error when it matches a gold toponym. By default the scored
+        toponyms are the resolved ones, which is what geomap maps and exports as places.
 
     Returns
     -------
@@ -304,11 +308,12 @@ def evaluate(gold_docs: list[dict], parse: Callable[[Iterable[Document]], Geopar
     result = parse(documents)
     seconds = time.perf_counter() - started
     system = system_documents(result)
-    if roles is not None:
-        keep = set(roles)
-        system = [{**doc, "toponyms": [t for t in doc["toponyms"] if t["role"] in keep]} for doc in system]
+    keep = set(roles) if roles is not None else {"demonym", "literal", "metonymic"}
+    system = [{**doc, "toponyms": [t for t in doc["toponyms"] if t["role"] in keep
+                                   and (include_unresolved or t["lat"] is not None)]} for doc in system]
     report = score(gold_docs, system)
-    report["roles"] = sorted(roles) if roles is not None else ["demonym", "literal", "metonymic"]
+    report["roles"] = sorted(keep)
+    report["include_unresolved"] = include_unresolved
     report["country"] = country_agreement(gold_docs, system, _natural_earth_country_of())
     report["calibration"] = _calibration(system, gold_docs)
     report["seconds"] = seconds
@@ -323,8 +328,9 @@ def _pct(x: float | None) -> str:
 
 def format_report(report: dict[str, Any], title: str = "") -> str:
     """A plain-text table of an :func:`evaluate` report (percentages, km)."""
+    scored = "resolved and unresolved" if report.get("include_unresolved") else "resolved"
     lines = [f"== {title} ({report['n_docs']} docs, {report['docs_per_second']:.1f} docs/s; "
-             f"roles scored: {', '.join(report.get('roles', []))})" if title else ""]
+             f"scored: {scored} mentions, roles {', '.join(report.get('roles', []))})" if title else ""]
     lines.append(f"{'recognition':12s} {'P':>6s} {'R':>6s} {'F1':>6s} {'TP':>6s} {'#sys':>6s} {'#gold':>6s}")
     for mode, r in report["recognition"].items():
         lines.append(f"{mode:12s} {_pct(r['precision']):>6s} {_pct(r['recall']):>6s} {_pct(r['f1']):>6s} "
