@@ -141,6 +141,26 @@ class _Context:
                 frozenset(a for a, names in self.admin1.items() if names - {own}))
 
 
+# Logistic weights of the confidence model, in the order of _confidence_features (fitted on
+# gwn_dev + geovirus by bench/calibrate_confidence.py; refit when ranking rules change).
+_CONFIDENCE_WEIGHTS = (0.877, 0.169, 0.514, -0.324, -0.757, 0.326, 0.46, 0.114, 0.086, -0.59, -0.126, 0.961, 0.095)
+
+
+def _confidence_features(ranked: list[ScoredCandidate], mention: Mention, rules: Sequence[str]) -> list[float]:
+    """Features of the confidence model: bias, margin/10 (capped at 40 points), single
+    candidate, log(1 + candidates), alternate/historic name, demonym, country, populated place,
+    first-level division, curated, conditional NER label, context bonus, qualifier."""
+    best = ranked[0]
+    place = best.candidate.place
+    margin = 40.0 if len(ranked) == 1 else min(40.0, best.score - ranked[1].score)
+    return [1.0, margin / 10, float(len(ranked) == 1), math.log1p(len(ranked)),
+            float(best.candidate.name_kind in ("alternate", "historic")), float(best.candidate.name_kind == "demonym"),
+            float(place.feature_code.startswith("PCL")), float(place.feature_class == "P"),
+            float(place.feature_code == "ADM1"), float(place.source == "curated"),
+            float(mention.label in CONDITIONAL_LABELS), float(any(r.startswith("context") for r in rules)),
+            float("qualifier" in rules)]
+
+
 def _has_coordinates(place: GazetteerPlace) -> bool:
     return (place.lat is not None and place.lon is not None
             and math.isfinite(place.lat) and math.isfinite(place.lon)
@@ -301,8 +321,9 @@ class Resolver:
         if not ranked:
             demonym = self.demonym_of(mention.text)
             if demonym is not None and _has_coordinates(demonym.place):
-                return Resolution(mention, to_place(demonym.place), 0.9, None, 1, "demonym",
-                                  self._provenance(mention, [ScoredCandidate(demonym, prior(demonym))], ["demonym"]))
+                ranked = [ScoredCandidate(demonym, prior(demonym))]
+                return Resolution(mention, to_place(demonym.place), self._confidence(ranked, mention, ["demonym"]),
+                                  None, 1, "demonym", self._provenance(mention, ranked, ["demonym"]))
             if mention.label in CONDITIONAL_LABELS:
                 return None
             return self._ask_fallback(Resolution(mention, None, 0.0, "no gazetteer match", 0), countries)
@@ -315,8 +336,8 @@ class Resolver:
                                       countries)
         role = self._role(document, mention, best.candidate.place)
         rules = [*rules, *best.rules] + (["metonymy"] if role == "metonymic" else [])
-        resolution = Resolution(mention, to_place(best.candidate.place), self._confidence(ranked), None,
-                                len(ranked), role, self._provenance(mention, ranked, rules))
+        resolution = Resolution(mention, to_place(best.candidate.place), self._confidence(ranked, mention, rules),
+                                None, len(ranked), role, self._provenance(mention, ranked, rules))
         if resolution.confidence < self.fallback_below:
             resolution = self._ask_fallback(resolution, countries)
         return resolution
@@ -425,11 +446,14 @@ class Resolver:
         return resolution
 
     @staticmethod
-    def _confidence(ranked: list[ScoredCandidate]) -> float:
-        """0..1 from the margin between the best and the runner-up score."""
-        best = ranked[0]
-        margin = 40.0 if len(ranked) == 1 else best.score - ranked[1].score  # no rival: a clear winner
-        confidence = 1.0 / (1.0 + math.exp(-margin / 8.0))
-        if best.candidate.name_kind in ("alternate", "historic"):
-            confidence *= 0.9
-        return round(min(0.99, confidence), 3)
+    def _confidence(ranked: list[ScoredCandidate], mention: Mention, rules: Sequence[str] = ()) -> float:
+        """Probability (0..1) that the chosen place is within 161 km of the true one.
+
+        A logistic model over the margin to the runner-up, the number of candidates, how the
+        name matched, the kind of place, the NER label and the context rules that fired; its
+        weights (:data:`_CONFIDENCE_WEIGHTS`) were fitted on the dev corpora with
+        ``bench/calibrate_confidence.py``, which also prints the reliability table.
+        """
+        features = _confidence_features(ranked, mention, rules)
+        z = sum(w * x for w, x in zip(_CONFIDENCE_WEIGHTS, features))
+        return round(1.0 / (1.0 + math.exp(-z)), 3)
