@@ -150,12 +150,17 @@ def main(verbose: int) -> None:
 @click.option("--title", help="Map title (default: counts of documents, mentions and places).")
 @click.option("--tiles", help="Add a tile layer by folium name, e.g. OpenStreetMap (needs the network "
                               "when viewed). Default: none, the map is fully offline.")
+@click.option("--cdn", is_flag=True, help="Load Leaflet from a CDN instead of inlining it: a smaller "
+                                          "file that needs the network when viewed.")
+@click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also render the map to this PNG file through headless Chromium (must be installed; "
+                   "GEOMAP_CHROMIUM names its executable).")
 @_GAZETTEER
 @_MODEL
 @_ENCODING
 @_fallback_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
-def map_command(inputs, output, title, tiles, gazetteer_path, model, encoding, quiet):
+def map_command(inputs, output, title, tiles, cdn, png, gazetteer_path, model, encoding, quiet):
     """Write one offline HTML map of every place mentioned in INPUTS.
 
     INPUTS are text files, .jsonl files (one {"id", "text"} object per line) or - for stdin.
@@ -166,10 +171,10 @@ def map_command(inputs, output, title, tiles, gazetteer_path, model, encoding, q
       geomap map seeds/000_a7060b6cab235f63.txt -o map.html
     """
     from . import api
-    from .render import save_map
+    from .render import save_map, save_png
     result = _geoparse(inputs, model, gazetteer_path, encoding)
     try:
-        fmap = api.render_map(result, gazetteer=gazetteer_path, title=title, tiles=tiles)
+        fmap = api.render_map(result, gazetteer=gazetteer_path, title=title, tiles=tiles, cdn=cdn)
         save_map(fmap, output)
     except GeomapError as e:
         raise click.ClickException(str(e)) from e
@@ -178,6 +183,15 @@ def map_command(inputs, output, title, tiles, gazetteer_path, model, encoding, q
     code = _report(result, quiet)
     if not quiet:
         click.echo(f"wrote {output}", err=True)
+    if png is not None:
+        try:
+            save_png(fmap, png)
+        except GeomapError as e:
+            raise click.ClickException(f"no PNG written: {e} (the HTML map {output} was written)") from e
+        except OSError as e:
+            raise click.ClickException(f"cannot write {png}: {e.strerror or e}") from e
+        if not quiet:
+            click.echo(f"wrote {png}", err=True)
     sys.exit(code)
 
 

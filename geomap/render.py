@@ -501,7 +501,8 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
     - ``sentences``: shared table of ``[document, text]`` (a sentence naming several places is
       stored once). ``documents``: ``label``, ``meta``, ``source``, ``date`` and ``url``
       (http(s) only, else null), in input order.
-    - ``edges``: ``[place a, place b, sentences, [document, sentences, ...]]``, strongest first.
+    - ``edges``: ``[place a, place b, sentences, [document, sentences, ...]]``, strongest first;
+      ``edgesTotal``: how many pairs there were before the cap.
     - ``basemap``: ``[country code, name, geometry]`` per country outline; ``areas``:
       ``[place, geometry]`` for places drawn as areas.
     - ``title``, ``counts``, ``notes``, ``attribution``, ``colors``, ``kinds``, ``classes``,
@@ -681,6 +682,7 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
         "sentences": sentences,
         "documents": documents,
         "edges": edges,
+        "edgesTotal": len(pairs),
         "basemap": basemap,
         "areas": areas,
     }

@@ -317,6 +317,13 @@ class MapPage:
 
     def open_popup(self, name: str):
         """Click a place's marker; return the popup's content locator."""
+        # As a reader would: close the open popup and bring the marker to the middle first
+        # (an earlier popup may have panned it under a control).
+        self.page.evaluate("""name => {
+            const S = geomap.state(), i = S.data.places.findIndex(p => p.name === name);
+            S.map.closePopup();
+            S.map.panTo(S.markers[i].getLatLng(), {animate: false});
+        }""", name)
         self.page.locator(f'path.geomap-place[aria-label="{name}"]').click()
         # A popup closed a moment ago fades out before it leaves the DOM.
         self.page.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 1")

@@ -10,7 +10,8 @@
  * works inside a sandboxed <iframe>.
  *
  * When everything is drawn the runtime sets window.geomapReady = true and the performance
- * mark "geomap-ready" (bench/bench_map.py measures paint time with them).
+ * mark "geomap-ready"; after the next frame, window.geomapPainted and "geomap-painted"
+ * (bench/bench_map.py measures paint time with them).
  */
 (function (window, document) {
   "use strict";
@@ -19,7 +20,7 @@
   // Same test as the Python side: only web links become <a href>, never javascript: and co.
   var WEB_URL = /^https?:\/\//i;
   var LAND = "#efece6";
-  var MERCATOR_LAT = 85.05;
+  var POLAR_CUT = 82;
   var state = null;
 
   function el(tag, className, text) {
@@ -208,9 +209,11 @@
     return row;
   }
 
-  function legendBox(data) {
-    var box = el("div", "geomap-panel geomap-legend");
-    box.setAttribute("aria-label", "Legend");
+  // A <details> element, so that a small frame can fold the legend away.
+  function legendBox(data, open) {
+    var box = el("details", "geomap-panel geomap-legend");
+    box.open = open;
+    box.appendChild(el("summary", "geomap-legend-summary", "Legend"));
     if (data.places.length) {
       box.appendChild(el("div", "geomap-legend-head", "Place type"));
       data.legend.kinds.forEach(function (kind) {
@@ -309,8 +312,9 @@
       maxWidth: 400,
       minWidth: 260,
       maxHeight: 340,
-      autoPanPaddingTopLeft: L.point(24, 96),
-      autoPanPaddingBottomRight: L.point(24, 24)
+      // Shared points, set once the controls are laid out (see render): popups pan clear of them.
+      autoPanPaddingTopLeft: S.padTopLeft,
+      autoPanPaddingBottomRight: S.padBottomRight
     });
   }
 
@@ -337,9 +341,9 @@
     var h = Math.pow(Math.sin((lat2 - lat1) / 2), 2) +
       Math.cos(lat1) * Math.cos(lat2) * Math.pow(Math.sin((lon2 - lon1) / 2), 2);
     var d = 2 * Math.asin(Math.min(1, Math.sqrt(h)));
-    if (!(d > 1e-9) || Math.abs(Math.sin(d)) < 1e-9) { return [a, b]; }
+    if (!(d > 1e-9) || Math.abs(Math.sin(d)) < 1e-9) { return [[a, b]]; }
     var steps = Math.min(64, Math.max(4, Math.ceil(d / rad / 2)));
-    var points = [];
+    var points = [[]];
     var previous = a[1];
     for (var i = 0; i <= steps; i += 1) {
       var f = i / steps;
@@ -354,13 +358,25 @@
       while (lon - previous > 180) { lon -= 360; }
       while (lon - previous < -180) { lon += 360; }
       previous = lon;
-      points.push([Math.max(-MERCATOR_LAT, Math.min(MERCATOR_LAT, lat)), lon]);
+      // Web Mercator cannot show the polar stretch of a great circle (it would run along the
+      // map's top edge): leave it out, so the arc leaves the map and comes back.
+      if (Math.abs(lat) > POLAR_CUT) {
+        if (points[points.length - 1].length) { points.push([]); }
+      } else {
+        points[points.length - 1].push([lat, lon]);
+      }
     }
-    return points;
+    return points.filter(function (part) { return part.length > 1; });
   }
 
+  // Width and opacity grow with the number of sentences naming the pair (scaled to the
+  // strongest pair of the whole map, so a document filter keeps widths comparable).
   function edgeWeight(data, n) {
     return 1 + 5 * Math.sqrt(n / data.edges[0][2]);
+  }
+
+  function edgeOpacity(data, n) {
+    return 0.25 + 0.35 * Math.sqrt(Math.min(1, n / data.edges[0][2]));
   }
 
   function addEdges(map, data, S) {
@@ -372,7 +388,7 @@
       var a = data.places[edge[0]];
       var b = data.places[edge[1]];
       var line = L.polyline(arc(a.latlon, b.latlon), {
-        pane: "geomapEdges", renderer: renderer, color: "#35414b", opacity: 0.45,
+        pane: "geomapEdges", renderer: renderer, color: "#35414b", opacity: edgeOpacity(data, edge[2]),
         weight: edgeWeight(data, edge[2]), lineCap: "round", className: "geomap-edge"
       });
       line.bindTooltip(function () {
@@ -381,7 +397,9 @@
           plural(S.edgeCounts[i], "sentence", "sentences"));
       }, { sticky: true, className: "geomap-tooltip", opacity: 1 });
       line.on("mouseover", function () { line.setStyle({ opacity: 0.85 }); });
-      line.on("mouseout", function () { line.setStyle({ opacity: 0.45 }); });
+      line.on("mouseout", function () {
+        line.setStyle({ opacity: edgeOpacity(data, S.edgeCounts[S.edges.indexOf(line)]) });
+      });
       line.addTo(S.edgeLayer);
       return line;
     });
@@ -577,7 +595,7 @@
       range.appendChild(el("span", null, " to "));
       range.appendChild(to);
       section.appendChild(range);
-      if (dates.length < data.documents.length) {
+      if (data.documents.some(function (doc) { return !dateKey(doc.date); })) {
         section.appendChild(el("div", "geomap-side-note", "Undated documents are always included."));
       }
     }
@@ -708,7 +726,7 @@
     });
     S.edges.forEach(function (line, i) {
       var n = S.edgeCounts[i];
-      line.setStyle(n ? { weight: edgeWeight(data, n), opacity: 0.45 } : { opacity: 0 });
+      line.setStyle(n ? { weight: edgeWeight(data, n), opacity: edgeOpacity(data, n) } : { opacity: 0 });
       var path = line.getElement();
       if (path) { path.style.display = n ? "" : "none"; }
     });
@@ -726,13 +744,18 @@
       .replace(/"/g, "&quot;");
   }
 
+  function mark(name) {
+    if (window.performance && window.performance.mark) { window.performance.mark(name); }
+  }
+
   function render(map, dataId) {
     var source = document.getElementById(dataId);
     var data = JSON.parse(source.textContent);
     var S = state = {
       data: data, map: map, counts: [], sentenceCounts: [], edgeCounts: [], countryCounts: {},
       active: data.documents.map(function () { return true; }), checked: null, range: null,
-      choropleth: true, labels: true, areas: {}, edges: [], markers: [], labelled: [], rows: null
+      choropleth: true, labels: true, areas: {}, edges: [], markers: [], labelled: [], rows: null,
+      padTopLeft: L.point(24, 96), padBottomRight: L.point(24, 24)
     };
     recount(data, S);
     var container = map.getContainer();
@@ -747,18 +770,25 @@
       map.attributionControl.addAttribution(escapeText(data.attribution));
     }
     addBasemap(map, data, S);
+    // A small frame (a report column, a notebook cell) starts with legend and layers folded.
+    var small = container.clientWidth < 700 || container.clientHeight < 520;
     L.control.scale({ position: "bottomleft", maxWidth: 120 }).addTo(map);
     control("topleft", function () { return titleBox(data, S); }).addTo(map);
     if (data.places.length || data.basemap.length) {
-      control("bottomleft", function () { return legendBox(data); }).addTo(map);
+      control("bottomleft", function () { return legendBox(data, !small); }).addTo(map);
     }
     if (!data.places.length) {
       container.appendChild(el("div", "geomap-empty", "No places found"));
     }
-    // Fit before adding markers so the label declutter measures the final view.
+    // Fit before adding markers so the label declutter measures the final view; keep the
+    // markers clear of the title box (top left) and the legend (bottom left).
     if (data.bounds) {
+      var legend = container.querySelector(".geomap-legend");
+      var heading = container.querySelector(".geomap-title");
+      var left = legend ? Math.min(legend.offsetWidth + 28, container.clientWidth * 0.3) : 48;
+      var top = heading ? Math.min(heading.offsetHeight + 34, container.clientHeight * 0.3) : 48;
       map.fitBounds(data.bounds, {
-        paddingTopLeft: [48, 110], paddingBottomRight: [48, 48], maxZoom: 6, animate: false
+        paddingTopLeft: [left, top], paddingBottomRight: [48, 40], maxZoom: 6, animate: false
       });
     }
     addAreas(map, data, S);
@@ -772,7 +802,9 @@
         function () { S.choropleth = false; restyleBasemap(S); });
     }
     if (data.edges.length) {
-      overlays["Co-mentions (top " + data.edges.length + ")"] = S.edgeLayer;
+      overlays[data.edgesTotal > data.edges.length
+        ? "Co-mentions (top " + data.edges.length + " of " + data.edgesTotal + " pairs)"
+        : "Co-mentions (" + plural(data.edges.length, "pair", "pairs") + ")"] = S.edgeLayer;
     }
     if (data.places.length) {
       overlays.Places = S.placeLayer;
@@ -786,11 +818,21 @@
     control("topright", function () { return panelToggle(map); }).addTo(map);
     setPanel(map, !document.body.classList.contains("geomap-side-closed"));
     if (Object.keys(overlays).length) {
-      L.control.layers(null, overlays, { collapsed: false, position: "topright" }).addTo(map);
+      L.control.layers(null, overlays, { collapsed: small, position: "topright" }).addTo(map);
     }
+    var corner = container.querySelector(".leaflet-top.leaflet-right");
+    var heading = container.querySelector(".geomap-title");
+    S.padTopLeft.y = Math.min(container.clientHeight * 0.35, 12 + Math.max(
+      corner ? corner.offsetHeight : 0, heading ? heading.offsetHeight + 10 : 0));
     update(map, data, S);
     window.geomapReady = true;
-    if (window.performance && window.performance.mark) { window.performance.mark("geomap-ready"); }
+    mark("geomap-ready");
+    // The frame with the markers is painted after the next animation frame callback.
+    if (window.requestAnimationFrame) {
+      window.requestAnimationFrame(function () {
+        window.setTimeout(function () { window.geomapPainted = true; mark("geomap-painted"); }, 0);
+      });
+    }
   }
 
   window.geomap = {
