@@ -838,8 +838,12 @@ class OnlineFallback:
                 return _Fault("stop", f"geocoder refused ({status})",
                               f"{service} refused the request ({status}): check the API key "
                               f"({ENV_API_KEY}) or quota; no more lookups this run")
-            if status in (400, 404, 412, 413, 414):
+            if status in (400, 412, 413, 414):
                 return _Fault("query", f"geocoder rejected the query ({status})")
+            if status in (404, 405, 410):
+                return _Fault("stop", f"geocoder not found ({status})",
+                              f"{self._address()} answered {status}: no geocoder there (check --geocoder-url); "
+                              "no more lookups this run")
             return _Fault("stop", f"geocoder error (HTTP {status})",
                           f"{service} answered HTTP {status}; no more lookups this run")
         if isinstance(error, GeocoderQueryError):

@@ -455,6 +455,23 @@ def test_geocode_5xx_retries_three_times_with_backoff_then_stops(stub, make_fall
     assert "HTTP 503" in message and "4 tries" in message
 
 
+@pytest.mark.parametrize("status, reason", [(404, "geocoder not found (404)"), (426, "geocoder error (HTTP 426)")])
+def test_geocode_wrong_address_stops_after_one_request(stub, make_fallback, status, reason):
+    stub.always = (status, {}, "")
+    answers, messages = _run(make_fallback(stub.url), HAMLETS)
+    assert answers == [(None, reason)] * 3 and len(stub.requests) == 1
+    (message,) = messages
+    assert str(status) in message
+
+
+def test_geocode_bad_query_is_that_names_problem_only(stub, make_fallback):
+    stub.script = [(400, {}, {"error": "Nothing to search for."})]
+    stub.places["nerkin zarvostan"] = [osm("Nerkin Zarvostan", *NERKIN, "am")]
+    answers, messages = _run(make_fallback(stub.url), ["Verin Zarvostan", "Nerkin Zarvostan"])
+    assert answers[0] == (None, "geocoder rejected the query (400)") and answers[1][0] is not None
+    assert messages == []
+
+
 def test_geocode_retry_after_longer_than_allowed_stops(stub, make_fallback):
     stub.always = (429, {"Retry-After": "3600"}, {})
     answers, messages = _run(make_fallback(stub.url), ["Verin Zarvostan", "Nerkin Zarvostan"])
