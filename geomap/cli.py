@@ -85,7 +85,7 @@ def _fallback_config() -> dict:
                                 max_requests=opts.get("max_requests", 20),
                                 timeout=opts.get("geocoder_timeout", 3.0),
                                 cache_path=str(default_cache_path()))
-    return {"fallback": settings, "offline": bool(opts.get("offline")),
+    return {"fallback": settings, "offline": opts.get("offline"),  # None: GEOMAP_OFFLINE decides
             "fallback_below": opts.get("fallback_below", 0.0)}
 
 

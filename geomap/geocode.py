@@ -549,6 +549,10 @@ class OnlineFallback:
         The raw answer behind each place used, by place key.
     stopped : str or None
         Why no more requests are sent in this run (refused, unreachable, cap...), or None.
+
+    Notes
+    -----
+    One run at a time: the request count and the stop state are not shared between threads.
     """
 
     def __init__(self, settings: GeocoderSettings | None = None, *, clock: Callable[[], float] | None = None,
