@@ -81,9 +81,9 @@ def is_strong(place: GazetteerPlace) -> bool:
 def prior(candidate: Candidate) -> float:
     """Context-free score of a candidate, in points (higher is more likely).
 
-    Curated 95, independent countries 90, continents 85, capitals 80, dependencies 75,
-    first-level divisions 65, other places 10·log10(population + 1) (at most 75); minus a
-    penalty for matching through an alternate (12) or historic (8) name.
+    Curated 95, independent countries 90, continents and multi-country regions 85, capitals 80,
+    dependencies 75, first-level divisions 65, other places 10·log10(population + 1) (at most
+    75); minus a penalty for matching through an alternate (12) or historic (8) name.
     """
     place = candidate.place
     code = place.feature_code
@@ -92,7 +92,8 @@ def prior(candidate: Candidate) -> float:
         score = 95.0
     elif code == "PCLI":
         score = 90.0
-    elif code == "CONT":
+    elif code == "CONT" or (code == "RGN" and place.feature_class == "L" and not place.country_code):
+        # Continents, and regions spanning several countries (UN macro-regions: "Western Asia").
         score = 85.0
     elif code == "PPLC":
         score = 80.0 + math.log10(population + 1) / 2
