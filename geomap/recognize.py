@@ -17,6 +17,8 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 
+from gazetteer.normalize import normalize_name
+
 from .exc import ModelError
 from .model import Document, Mention
 
@@ -230,7 +232,11 @@ class Recognizer:
                 current = []
 
     def _mentions(self, doc, offset: int) -> Iterator[Mention]:
-        spans = [(ent, ent.label_) for ent in doc.ents if ent.label_ in self.labels]
+        alpha = [t for t in doc if t.is_alpha]
+        lower_text = bool(alpha) and sum(t.is_lower for t in alpha) / len(alpha) > 0.95
+        # In normally cased text a lower-case "entity" ("coast", "swan") is a tagging slip.
+        spans = [(ent, ent.label_) for ent in doc.ents if ent.label_ in self.labels
+                 and (lower_text or not ent.text.islower())]
         if self.names:
             spans = self._with_gazetteer_matches(doc, spans)
         for ent, label in spans:
@@ -251,7 +257,7 @@ class Recognizer:
                           sentence=sentence.strip(), sentence_start=offset + sent.start_char + lead,
                           label=label)
 
-    def _with_gazetteer_matches(self, doc, spans):
+    def _with_gazetteer_matches(self, doc, spans):  # noqa: C901 - one pass over the tokens
         """Add prominent gazetteer names that no kept entity covers, longest first.
 
         In normal text, tokens inside any entity (a PERSON "Jordan Vale", an ORG "Columbia
@@ -263,12 +269,17 @@ class Recognizer:
         lower_text = bool(alpha) and sum(t.is_lower for t in alpha) / len(alpha) > 0.95
         unreliable = upper_text or lower_text
         blocked = set()
+        # Organisation names often hold a place ("the U.S. Centers for Disease Control", "the
+        # California Department of Public Health"): strong names inside them are mentions too.
+        inside_org: dict[int, object] = {}
         for ent in doc.ents:
             if unreliable and ent.label_ in CONDITIONAL_LABELS:
                 continue
+            if ent.label_ == "ORG" and len(ent) > 1:
+                inside_org.update((j, ent) for j in range(ent.start, ent.end))
             # Names of people, organisations and places stand; the small model's other labels
             # (WORK_OF_ART for "Nagorno–Karabakh", PRODUCT, DATE...) do not hide a place name.
-            if ent.label_ in _NAME_LABELS:
+            elif ent.label_ in _NAME_LABELS:
                 blocked.update(range(ent.start, ent.end))
         found = []
         i = 0
@@ -279,10 +290,17 @@ class Recognizer:
             matched = None
             for n in range(min(_MAX_NAME_TOKENS, len(doc) - i), 0, -1):
                 span = doc[i:i + n]
-                if any(j in blocked for j in range(i, i + n)) or not span[-1].is_alpha:
+                if any(j in blocked for j in range(i, i + n)) or not (span[-1].is_alpha or span[-1].text.endswith(".")):
                     continue
                 if n > 1 and any(t.is_sent_start for t in span[1:]):
                     continue
+                orgs = {id(inside_org[j]) for j in range(i, i + n) if j in inside_org}
+                if orgs:
+                    org = inside_org[i] if i in inside_org else None
+                    # Wholly inside one organisation name, shorter than it, and a strong place.
+                    if (org is None or len(orgs) > 1 or span.end > org.end or len(span) == len(org)
+                            or not self.names.get(normalize_name(span.text))):
+                        continue
                 if self._name_ok(span, upper_text, lower_text):
                     matched = span
                     break
@@ -301,8 +319,9 @@ class Recognizer:
 
     def _name_ok(self, span, upper_text: bool, lower_text: bool) -> bool:
         """Whether a token span is a prominent place name written as a name would be."""
-        from gazetteer.normalize import normalize_name
         key = normalize_name(span.text)
+        if len(key.replace(" ", "")) < 2:
+            return False
         strong = self.names.get(key)
         if strong is None or key in GENERIC_WORDS:
             return False

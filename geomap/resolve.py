@@ -59,6 +59,9 @@ _LOCATIVE = re.compile(r"\b(?:in|at|from|near|to|into|across|outside|inside|arou
 # "Paris, TX", "Cambridge, Massachusetts", "Athens, Georgia", "Victoria, British Columbia".
 _CODE = re.compile(r"[A-Z]{2}|[A-Z]\.[A-Z]\.")
 _QUALIFIER = re.compile(r",[ \t]*([A-Z]{2}\b|[A-Z]\.[A-Z]\.|[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2})")
+# A place name that names something else: "West Nile virus", "Marburg fever", "Spanish flu".
+_NAMING_NOUN = re.compile(r"[ \t]*(?:-[ \t]*)?(?:virus|viruses|virusinfection|fever|disease|strain|flu|"
+                          r"influenza|encephalitis|ebolavirus|syndrome|variant)\b", re.IGNORECASE)
 _SPEECH_VERBS = ("said|says|say|stated|states|announced|announces|urged|urges|warned|warns|accused|accuses|"
                  "insisted|insists|denied|denies|called|calls|confirmed|confirms|condemned|condemns|rejected|"
                  "rejects|demanded|demands|threatened|threatens|responded|responds|agreed|agrees|claimed|claims|"
@@ -398,6 +401,8 @@ class Resolver:
 
     def _accept(self, document: Document, mention: Mention, ranked: list[ScoredCandidate]) -> list[str]:
         """The rules under which a mention is a toponym (empty list: it is not)."""
+        if _NAMING_NOUN.match(document.text, mention.end):
+            return []                        # "Marburg virus" names a virus, not Marburg
         if mention.label not in CONDITIONAL_LABELS:
             return ["ner:" + mention.label]
         if normalize_name(mention.text) in GENERIC_WORDS:
@@ -423,9 +428,13 @@ class Resolver:
             return [f"{mention.label.lower()}:locative"]
         return []
 
-    @staticmethod
-    def _role(document: Document, mention: Mention, place: GazetteerPlace) -> str:
-        """``metonymic`` when a country, capital or seat of power acts or speaks."""
+    def _role(self, document: Document, mention: Mention, place: GazetteerPlace) -> str:
+        """``demonym`` for a nationality ("Saudi" tagged NORP), ``metonymic`` when a country,
+        capital or seat of power acts or speaks, else ``literal``."""
+        if mention.label == "NORP":
+            demonym = self.demonym_of(mention.text)
+            if demonym is not None and demonym.place.id == place.id or place.feature_code.startswith("PCL"):
+                return "demonym"
         if not (place.feature_code.startswith("PCL") or place.feature_code == "PPLC" or place.feature_class == "S"):
             return "literal"
         return "metonymic" if _METONYMY.match(document.text, mention.end) else "literal"
