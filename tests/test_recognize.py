@@ -123,3 +123,10 @@ def test_recognize_gazetteer_matcher_bare_name_and_multiword(nlp):
     assert [t for t, _ in gaz_mentions(nlp, "Yerevan")] == ["Yerevan"]
     found = gaz_mentions(nlp, "Ships crossed the Strait of Hormuz toward Bosnia and Herzegovina.")
     assert ("Strait of Hormuz" in [t for t, _ in found]) and ("Bosnia and Herzegovina" in [t for t, _ in found])
+
+
+def test_recognize_strong_place_inside_an_organisation_name(nlp):
+    names = {**NAMES, "us": True, "united states": True, "california": True}
+    text = "Samples were tested by the U.S. Centers for Disease Control and Prevention in Atlanta."
+    ((_, found),) = list(Recognizer(nlp, names=names).recognize([Document("d", text)]))
+    assert ("U.S.", "GAZ") in [(m.text, m.label) for m in found]

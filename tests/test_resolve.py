@@ -147,3 +147,14 @@ def test_resolve_leading_direction_words_are_trimmed(tiny_gazetteer):
     (res,) = resolve(tiny_gazetteer, text, ("north west Yerevan", "GPE"))
     assert res.mention.text == "Yerevan" and text[res.mention.start:res.mention.end] == "Yerevan"
     assert res.place.country_code == "AM"
+
+
+def test_resolve_a_place_that_names_a_virus_is_not_a_toponym(tiny_gazetteer):
+    text = "Cases of the Yerevan virus rose, officials in Yerevan said."
+    res = resolve(tiny_gazetteer, text, ("Yerevan", "GPE"), ("Yerevan", "GPE"))
+    assert [r.mention.start for r in res] == [text.rindex("Yerevan")]
+
+
+def test_resolve_nationality_tagged_norp_is_a_demonym(tiny_gazetteer):
+    (res,) = resolve(tiny_gazetteer, "Armenia officials met.", ("Armenia", "NORP"))
+    assert res.role == "demonym" and res.place.key == "ne:AM"
