@@ -149,6 +149,8 @@ GENERIC_WORDS = frozenset({
     "south west", "capital", "coast", "coastal", "upper", "lower", "middle", "interior", "islands",
     "lakes", "mountains", "plains", "valley", "border", "centre", "center", "orient", "oriental",
     "occidental", "national", "federal", "metropolitan", "mainland", "highlands", "lowlands"})
+# Tokens such as "U.S." or "U.K." that spaCy keeps whole.
+_ABBREVIATION = re.compile(r"(?:[A-Za-z]\.){2,}")
 # Entities whose tokens the gazetteer matcher leaves alone in normal text.
 _NAME_LABELS = TOPONYM_LABELS | CONDITIONAL_LABELS | {"EVENT"}
 # Longest name (in tokens) the gazetteer matcher tries ("Bosnia and Herzegovina" is 3).
@@ -284,7 +286,7 @@ class Recognizer:
         found = []
         i = 0
         while i < len(doc):
-            if i in blocked or not doc[i].is_alpha:
+            if i in blocked or not (doc[i].is_alpha or _ABBREVIATION.fullmatch(doc[i].text)):
                 i += 1
                 continue
             matched = None
