@@ -104,6 +104,8 @@ _AREA_TYPES = {"Polygon", "MultiPolygon"}
 # Leaflet 1.9.3 on a CDN, for cdn=True. The integrity hashes are computed from xstatic-leaflet's
 # copy, which is byte-identical to the published dist files (their SRI hashes agree).
 _CDN_BASE = "https://cdn.jsdelivr.net/npm/leaflet@{version}/dist/"
+# How the popup's "As written" list marks mentions that are not literal locations.
+_ROLE_NOTES = {"demonym": "demonym", "metonymic": "standing for its government or institutions"}
 _WATER_TYPES = {"SEA": "sea", "OCN": "ocean", "GULF": "gulf", "BAY": "bay", "STRT": "strait",
                 "LK": "lake", "STM": "river", "CHN": "channel", "SD": "sound"}
 
@@ -491,7 +493,8 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
       country, region, city), ``type`` (the kind in words: city, site, sea, region...),
       ``latlon`` ([lat, lon], WGS84 degrees, Leaflet order; lon + 360 on a shifted map, see
       ``shift``), ``count`` (mentions), ``r`` (radius, CSS px), ``cc`` (ISO 3166-1 alpha-2 or
-      null), ``forms`` (surface forms), ``sentences`` (``[sentence id, [[start, end], ...]]``:
+      null), ``forms`` (surface forms, with "(demonym)" or "(standing for its government or
+      institutions)" after non-literal ones, from ``Resolution.role``), ``sentences`` (``[sentence id, [[start, end], ...]]``:
       mention ranges inside the sentence, ``Mention.start - sentence_start`` counted in UTF-16
       code units as JavaScript indexes strings), ``docs`` (flat ``[document, mentions,
       sentences, ...]`` triples, so the page can recount under a document filter), ``more``
@@ -527,7 +530,11 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
             acc.per_doc[doc_index] = acc.per_doc.get(doc_index, 0) + 1
             if acc.low is None or resolution.confidence < acc.low.confidence:
                 acc.low = resolution
-            acc.forms[_clean_text(mention.text).strip()] = None
+            role = getattr(resolution, "role", "literal")
+            form = _clean_text(mention.text).strip()
+            if role in _ROLE_NOTES:  # "Armenian (demonym)", "Kremlin (for its government)"
+                form = f"{form} ({_ROLE_NOTES[role]})"
+            acc.forms[form] = None
             sentence = _clean_text(mention.sentence)
             ranges = acc.sentences.setdefault((doc_index, mention.sentence_start, sentence), [])
             found = _mention_range(mention, sentence)

@@ -67,7 +67,22 @@ def test_browser_seed_map(open_map, seed_result, full_gazetteer, tmp_path):
     for code, fill in fills:
         n = counts[code]
         assert fill == next(c[3] for c in classes if n >= c[0] and (c[1] is None or n <= c[1]))
-    # Co-mention arcs, the layer control, the scale, the attribution.
+    # Co-mention arcs: pairs of places named in one sentence, strongest first, at most 150.
+    pairs: dict[tuple[str, str], int] = {}
+    for doc in result.documents:
+        by_sentence: dict[int, set[str]] = {}
+        for r in doc.resolutions:
+            if r.place is not None:
+                by_sentence.setdefault(r.mention.sentence_start, set()).add(r.place.name)
+        for names in by_sentence.values():
+            for a in names:
+                for b in names:
+                    if a < b:
+                        pairs[(a, b)] = pairs.get((a, b), 0) + 1
+    drawn_edges = drawn(opened, "S.data.edges.map(e => [S.data.places[e[0]].name, S.data.places[e[1]].name, e[2]])")
+    assert len(drawn_edges) == min(150, len(pairs)) >= 1
+    assert {tuple(sorted(e[:2])): e[2] for e in drawn_edges}.items() <= pairs.items()
+    assert drawn_edges[0][2] == max(pairs.values())
     assert page.locator("path.geomap-edge").count() >= 1
     control = page.locator(".leaflet-control-layers").inner_text()
     for name in ("Countries: mentions (choropleth)", "Places", "Labels (top places)"):
@@ -359,6 +374,57 @@ def test_browser_document_checkboxes_recount(open_map):
     page.locator(".geomap-source summary input").nth(1).check()
     page.locator(".geomap-source summary input").nth(0).check()
     assert page.locator(".geomap-title-counts").inner_text() == "2 documents · 12 mentions · 8 places"
+    opened.assert_clean()
+
+
+def canvas_colour(opened: MapPage, lat: float, lon: float) -> str:
+    """The basemap canvas's colour (#rrggbb) where (lat, lon) is drawn."""
+    return opened.page.evaluate("""([lat, lon]) => {
+        const S = geomap.state(), point = S.map.latLngToContainerPoint([lat, lon]);
+        const box = S.map.getContainer().getBoundingClientRect();
+        const canvas = S.map.getPane("geomapBasemap").querySelector("canvas");
+        const area = canvas.getBoundingClientRect();
+        const x = Math.round((box.left + point.x - area.left) * canvas.width / area.width);
+        const y = Math.round((box.top + point.y - area.top) * canvas.height / area.height);
+        const [r, g, b] = canvas.getContext("2d").getImageData(x, y, 1, 1).data;
+        return "#" + [r, g, b].map(v => v.toString(16).padStart(2, "0")).join("");
+    }""", [lat, lon])
+
+
+def test_browser_choropleth_pixels_follow_counts(open_map):
+    """Countries are painted in their class colour; a document filter repaints them."""
+    opened = open_map(sample_result(), outlines=BOX_OUTLINES)
+    classes = {label: colour for _, _, label, colour in render.CHOROPLETH_CLASSES}
+    # Belgium: Brussels once. Georgia: Tbilisi once. Azerbaijan: Baku three times.
+    assert canvas_colour(opened, 49.8, 6.0) == classes["1"]
+    assert canvas_colour(opened, 43.2, 41.0) == classes["1"]
+    assert canvas_colour(opened, 38.7, 50.0) == classes["2–4"]
+    opened.page.locator(".geomap-documents input[aria-label^='Show Op-ed']").uncheck()
+    land = opened.page.evaluate("geomap.state().countryStyle({properties: {i: 2}}).fillColor")
+    assert canvas_colour(opened, 43.2, 41.0) == land == "#efece6"  # Georgia: no mention left
+    assert canvas_colour(opened, 38.7, 50.0) == classes["2–4"]  # Baku twice
+    opened.assert_clean()
+
+
+def test_browser_panel_folds_away(open_map):
+    opened = open_map(sample_result())
+    page = opened.page
+    width = page.locator(".folium-map").bounding_box()["width"]
+    assert page.locator(".geomap-side").is_visible()
+    page.locator(".geomap-panel-toggle").click()
+    assert page.locator(".geomap-side").is_hidden()
+    assert page.locator(".folium-map").bounding_box()["width"] == 1200 > width
+    assert page.locator(".geomap-panel-toggle").get_attribute("aria-expanded") == "false"
+    opened.assert_clean()
+
+
+def test_browser_small_frame_folds_panel_and_legend(open_map):
+    opened = open_map(sample_result(), outlines=BOX_OUTLINES, width=640, height=420)
+    page = opened.page
+    assert page.locator(".geomap-side").is_hidden()
+    assert page.locator(".geomap-legend").get_attribute("open") is None
+    assert page.locator(".leaflet-control-layers-expanded").count() == 0
+    assert opened.markers().count() == 8
     opened.assert_clean()
 
 

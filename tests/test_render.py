@@ -266,6 +266,17 @@ def test_render_case_R13_one_marker_sentence_listed_once():
     assert [text[a:b] for a, b in ranges] == ["U.S.", "U.S", "US"]
 
 
+def test_render_forms_say_when_a_mention_is_not_a_location():
+    text = "Armenian officials said the Kremlin agreed to meet in Armenia."
+    doc = make_doc("d", text, {"Armenian": ARMENIA, "Kremlin": KREMLIN, "Armenia": ARMENIA})
+    roles = {"Armenian": "demonym", "Kremlin": "metonymic"}
+    resolutions = tuple(Resolution(r.mention, r.place, 0.9, role=roles.get(r.mention.text, "literal"))
+                        for r in doc.resolutions)
+    payload = payload_of(html_of(GeoparseResult((DocumentResult(doc.document, resolutions),))))
+    assert payload_place(payload, "Armenia")["forms"] == ["Armenian (demonym)", "Armenia"]
+    assert payload_place(payload, "Kremlin")["forms"] == ["Kremlin (standing for its government or institutions)"]
+
+
 def test_render_popup_sentences_grouped_by_document(page):
     payload = payload_of(page)
     baku = payload_place(payload, "Baku")
