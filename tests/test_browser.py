@@ -117,6 +117,7 @@ def test_browser_map_is_offline_and_draws_one_marker_per_place(open_map):
     assert page.locator(".geomap-place-region").count() == 1
     assert page.locator(".geomap-title-counts").inner_text() == "2 documents · 12 mentions · 8 places"
     assert page.locator(".geomap-empty").count() == 0
+    assert page.locator(".leaflet-marker-pane .geomap-cluster").count() == 0  # a small map folds nothing
     opened.assert_clean()
 
 
@@ -304,7 +305,30 @@ def test_browser_case_R58_300_places_load_fast(open_map):
     started = time.perf_counter()
     opened = open_map(result, outlines=BOX_OUTLINES)
     assert time.perf_counter() - started < 10
-    assert opened.markers().count() == 300
+    page = opened.page
+    assert opened.markers().count() == 300  # one per distinct place
+    # Clustering: at the world view, circles hidden under a bigger one are counted in its
+    # "+N" badge; every place is either drawn or counted once.
+    badges = page.locator(".leaflet-marker-pane .geomap-cluster")
+    assert badges.count() >= 5
+    folded = sum(int(t.lstrip("+")) for t in badges.all_inner_texts())
+    shown = page.locator('path.geomap-place[data-clustered="false"]:not([data-count="0"])').count()
+    assert shown + folded == 300 and folded > 0
+    # A badge zooms in; fewer places are folded there.
+    zoom = page.evaluate("map_0.getZoom()")
+    badges.first.click()
+    page.wait_for_function(f"map_0.getZoom() > {zoom}")
+    page.wait_for_timeout(400)  # the zoom animation ends, clusters are recomputed
+    assert page.locator('path.geomap-place[data-clustered="true"]').count() < folded
+    # The list opens a folded place's popup by zooming in until it stands alone.
+    hidden = page.evaluate("geomap.state().clustered.findIndex(Boolean)")
+    name = page.evaluate(f"geomap.state().data.places[{hidden}].name")
+    page.fill(".geomap-filter", name)
+    page.locator(f".geomap-row[data-index='{hidden}']").press("Enter")
+    popup = page.locator(".leaflet-popup-content .geomap-popup")
+    popup.wait_for()
+    assert popup.text_content().startswith(name + " · city · ")
+    assert page.evaluate(f"geomap.state().clustered[{hidden}]") in (None, False)
     opened.assert_clean()
 
 

@@ -21,6 +21,8 @@
   var WEB_URL = /^https?:\/\//i;
   var LAND = "#efece6";
   var POLAR_CUT = 82;
+  // Maps of at least this many places group overlapping circles (see cluster()).
+  var CLUSTER_MIN_PLACES = 60;
   var state = null;
 
   function el(tag, className, text) {
@@ -230,6 +232,14 @@
         sizes.appendChild(item);
       });
       box.appendChild(sizes);
+      if (data.places.length >= CLUSTER_MIN_PLACES) {
+        var group = el("div", "geomap-legend-row");
+        var ring = el("span", "geomap-cluster geomap-cluster-swatch");
+        ring.appendChild(el("span", "geomap-cluster-count", "+5"));
+        group.appendChild(ring);
+        group.appendChild(el("span", "geomap-legend-label", "more places under it (zoom in)"));
+        box.appendChild(group);
+      }
     }
     if (data.basemap.length) {
       box.appendChild(el("div", "geomap-legend-head", "Mentions per country"));
@@ -414,7 +424,7 @@
       var tip = marker.getTooltip();
       var node = tip && tip.getElement();
       if (!node) { return; }
-      if (!S.counts[index] || !S.labels) { node.style.visibility = "hidden"; return; }
+      if (!S.counts[index] || !S.labels || S.clustered[index]) { node.style.visibility = "hidden"; return; }
       node.style.visibility = "";
       var box = node.getBoundingClientRect();
       var clash = kept.some(function (k) {
@@ -466,7 +476,82 @@
         path.setAttribute("data-count", String(data.places[index].count));
       }
     });
+    // Clusters depend on the zoom only; labels on the view.
+    map.on("zoomend", function () { cluster(map, data, S); });
     map.on("zoomend moveend", function () { declutter(S); });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Clusters: on maps of many places, a circle that would hide under a bigger one at the
+  // current zoom is folded into it: the bigger place stays, with a "+N" badge (N places
+  // folded in); clicking the badge zooms in until they stand apart.
+
+  function clusterBadge(map, data, S, seed, members) {
+    var total = 0;
+    var bounds = L.latLngBounds([S.markers[seed].getLatLng()]);
+    members.forEach(function (i) { total += S.counts[i]; bounds.extend(S.markers[i].getLatLng()); });
+    var text = "+" + members.length;
+    var width = 10 + 7 * text.length;
+    var r = S.markers[seed].getRadius();
+    var badge = L.marker(S.markers[seed].getLatLng(), {
+      icon: L.divIcon({ className: "geomap-cluster", html: el("span", "geomap-cluster-count", text),
+        iconSize: [width, 18], iconAnchor: [width / 2 - 0.72 * r, 9 + 0.72 * r] }),
+      keyboard: false, riseOnHover: true, zIndexOffset: 1000
+    });
+    var names = members.slice(0, 6).map(function (i) { return data.places[i].name; });
+    badge.bindTooltip(el("span", null, "Near " + data.places[seed].name + ": " +
+      plural(members.length, "more place", "more places") + " (" + plural(total, "mention", "mentions") +
+      "): " + names.join(", ") + (members.length > 6 ? ", \u2026" : "") + ". Click to zoom in."),
+      { direction: "top", offset: [0, -12], className: "geomap-tooltip", opacity: 1 });
+    badge.on("click", function () {
+      var zoom = map.getZoom();
+      var target = Math.min(map.getMaxZoom(), Math.max(zoom + 1, map.getBoundsZoom(bounds.pad(0.4))));
+      map.setView(bounds.getCenter(), target);
+    });
+    badge.geomapSeed = seed;
+    badge.geomapMembers = members;
+    return badge;
+  }
+
+  function cluster(map, data, S) {
+    (S.clusters || []).forEach(function (badge) { S.placeLayer.removeLayer(badge); });
+    S.clusters = [];
+    S.clustered = [];
+    var groups = [];
+    var active = data.places.length >= CLUSTER_MIN_PLACES && map.getZoom() < map.getMaxZoom() - 1;
+    // Places come most mentioned first, so each group's first member is its biggest circle.
+    data.places.forEach(function (place, i) {
+      if (!S.counts[i] || !active) { return; }
+      var marker = S.markers[i];
+      var point = map.latLngToLayerPoint(marker.getLatLng());
+      var r = marker.getRadius();
+      for (var k = 0; k < groups.length; k += 1) {
+        var seed = groups[k];
+        if (point.distanceTo(seed.point) < Math.max(8, 0.8 * (r + seed.r))) {
+          seed.members.push(i);
+          return;
+        }
+      }
+      groups.push({ point: point, r: r, members: [i] });
+    });
+    groups.forEach(function (group) {
+      if (group.members.length < 2) { return; }
+      var folded = group.members.slice(1);
+      folded.forEach(function (i) {
+        S.clustered[i] = true;
+        if (S.markers[i].isPopupOpen()) { S.markers[i].closePopup(); }
+      });
+      var badge = clusterBadge(map, data, S, group.members[0], folded);
+      S.placeLayer.addLayer(badge);
+      S.clusters.push(badge);
+    });
+    S.markers.forEach(function (marker, i) {
+      var path = marker.getElement();
+      if (!path) { return; }
+      var shown = S.counts[i] > 0 && !S.clustered[i];
+      path.style.display = shown ? "" : "none";
+      path.setAttribute("data-clustered", S.clustered[i] ? "true" : "false");
+    });
   }
 
   // ---------------------------------------------------------------------------------------
@@ -478,6 +563,10 @@
     var latlng = marker.getLatLng();
     if (!map.getBounds().pad(-0.1).contains(latlng)) {
       map.setView(latlng, Math.max(map.getZoom(), 3), { animate: false });
+    }
+    // Zoom in (without animation, so clusters are recomputed at once) until it stands alone.
+    while (S.clustered[index] && map.getZoom() < map.getMaxZoom()) {
+      map.setView(latlng, map.getZoom() + 1, { animate: false });
     }
     marker.openPopup();
   }
@@ -711,12 +800,11 @@
     S.markers.forEach(function (marker, i) {
       var count = S.counts[i];
       var path = marker.getElement();
+      if (path) { path.setAttribute("data-count", String(count)); }
       if (count) {
         marker.setRadius(radius(data, count));
-        if (path) { path.style.display = ""; path.setAttribute("data-count", String(count)); }
-      } else {
-        if (path) { path.style.display = "none"; path.setAttribute("data-count", "0"); }
-        if (marker.isPopupOpen()) { marker.closePopup(); }
+      } else if (marker.isPopupOpen()) {
+        marker.closePopup();
       }
       if (S.areas[i]) {
         S.areas[i].setStyle({ opacity: count ? 1 : 0, fillOpacity: count ? 0.15 : 0 });
@@ -733,6 +821,7 @@
     restyleBasemap(S);
     if (S.summaryNode) { S.summaryNode.textContent = S.summary; }
     if (S.applyFilter) { S.applyFilter(); }
+    cluster(map, data, S);
     declutter(S);
   }
 
@@ -755,7 +844,7 @@
       data: data, map: map, counts: [], sentenceCounts: [], edgeCounts: [], countryCounts: {},
       active: data.documents.map(function () { return true; }), checked: null, range: null,
       choropleth: true, labels: true, areas: {}, edges: [], markers: [], labelled: [], rows: null,
-      padTopLeft: L.point(24, 96), padBottomRight: L.point(24, 24)
+      padTopLeft: L.point(24, 96), padBottomRight: L.point(24, 24), clusters: [], clustered: []
     };
     recount(data, S);
     var container = map.getContainer();
