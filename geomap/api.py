@@ -100,7 +100,7 @@ class Geoparser:
         self.gazetteer = gazetteer if isinstance(gazetteer, Gazetteer) else open_gazetteer(
             gazetteer, progress=progress)
         self.nlp = nlp if nlp is not None else load_nlp(model)
-        self.recognizer = Recognizer(self.nlp)
+        self.recognizer = Recognizer(self.nlp, names=self.gazetteer.prominent_names())
         self.offline, self.fallback = _make_fallback(fallback, offline)
         self.resolver = Resolver(self.gazetteer, fallback=self.fallback, fallback_below=fallback_below)
 

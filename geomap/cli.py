@@ -223,6 +223,54 @@ def extract_command(inputs, fmt, output, gazetteer_path, model, encoding, quiet)
     sys.exit(_report(result, quiet))
 
 
+@main.command("eval")
+@click.argument("gold", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--roles", default="literal,metonymic,demonym", show_default=True,
+              help="Mention roles to score, comma-separated (GeoVirus annotates no demonyms: "
+                   "use literal,metonymic there).")
+@click.option("--include-unresolved", is_flag=True,
+              help="Also count unresolved mentions as predicted toponyms (with maximal error).")
+@click.option("--system-output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write geomap's toponyms as JSONL in the reference scorer's format.")
+@_GAZETTEER
+@_MODEL
+def eval_command(gold, fmt, roles, include_unresolved, system_output, gazetteer_path, model):
+    """Score geomap on a gold JSONL file (recognition P/R/F1, accuracy@161km, errors, AUC).
+
+    GOLD holds one {"id", "text", "toponyms": [{"start", "end", "lat", "lon"}]} object per
+    line. Runs offline (no geocoder fallback), so figures are reproducible.
+
+    \b
+    Example:
+      geomap eval ../shared/eval/gwn_dev.jsonl
+    """
+    import json
+
+    from .api import Geoparser
+    from .evaluate import evaluate, format_report, load_gold
+    wanted = [r.strip() for r in roles.split(",") if r.strip()]
+    unknown = set(wanted) - {"literal", "metonymic", "demonym"}
+    if unknown:
+        raise click.BadParameter(f"unknown roles {sorted(unknown)}; use literal, metonymic, demonym",
+                                 param_hint="--roles")
+    try:
+        gold_docs = load_gold(gold)
+        parser = Geoparser(model=model, gazetteer=gazetteer_path, offline=True)
+        report = evaluate(gold_docs, parser.parse, roles=wanted, include_unresolved=include_unresolved)
+    except GeomapError as e:
+        raise click.ClickException(str(e)) from e
+    system = report.pop("system")
+    if system_output:
+        with click.open_file(str(system_output), "w", encoding="utf-8", atomic=True) as stream:
+            for doc in system:
+                stream.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=1))
+    else:
+        click.echo(format_report(report, title=str(gold)))
+
+
 @main.group("gazetteer")
 def gazetteer_group():
     """Build, inspect and query the offline gazetteer."""
@@ -331,8 +379,9 @@ def gazetteer_lookup(name, fmt, limit, gazetteer_path):
         click.echo(f"no place named {name!r}", err=True)
         sys.exit(1)
     for row in rows:
+        where = "no coordinates" if row["lat"] is None or row["lon"] is None else f"{row['lat']:.4f}, {row['lon']:.4f}"
         click.echo(f"{row['score']:6.1f}  {row['name']} ({row['country_code'] or '-'}) "
-                   f"{row['feature_class']}/{row['feature_code']} {row['lat']:.4f}, {row['lon']:.4f} "
+                   f"{row['feature_class']}/{row['feature_code']} {where} "
                    f"pop {row['population'] or '-'} [{row['source']}, {row['name_kind']}]")
 
 

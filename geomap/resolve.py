@@ -56,6 +56,11 @@ _NEXT_WORD = re.compile(r"[ \t]+([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
 _PREV_WORD = re.compile(r"\b([A-Z][a-z]+)[ \t]+$")
 _LOCATIVE = re.compile(r"\b(?:in|at|from|near|to|into|across|outside|inside|around|throughout|via|towards?|"
                        r"between|through|reached|visited|entered|left|leaving|of)\s+(?:the\s+)?$", re.IGNORECASE)
+# What makes an unknown name a place: a settlement word ("the village of") or a locative
+# preposition right before it.
+_UNKNOWN_PLACE_CUE = re.compile(
+    r"(?:\b(?:village|town|city|hamlet|settlement|province|region|district|county|municipality|port|island|"
+    r"valley|river|lake|mount|camp)\s+of\s+|\b(?:in|at|near|outside|inside|via|into)\s+)$", re.IGNORECASE)
 # "Paris, TX", "Cambridge, Massachusetts", "Athens, Georgia", "Victoria, British Columbia".
 _CODE = re.compile(r"[A-Z]{2}|[A-Z]\.[A-Z]\.")
 _QUALIFIER = re.compile(r",[ \t]*([A-Z]{2}\b|[A-Z]\.[A-Z]\.|[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2})")
@@ -328,7 +333,7 @@ class Resolver:
                 ranked = [ScoredCandidate(demonym, prior(demonym))]
                 return Resolution(mention, to_place(demonym.place), self._confidence(ranked, mention, ["demonym"]),
                                   None, 1, "demonym", self._provenance(mention, ranked, ["demonym"]))
-            if mention.label in CONDITIONAL_LABELS:
+            if mention.label in CONDITIONAL_LABELS and not self._unknown_place_cue(document, mention):
                 return None
             return self._ask_fallback(Resolution(mention, None, 0.0, "no gazetteer match", 0), countries)
         rules = self._accept(document, mention, ranked)
@@ -427,6 +432,16 @@ class Resolver:
                 (best.population or 0) >= _LOCATIVE_MIN_POPULATION:
             return [f"{mention.label.lower()}:locative"]
         return []
+
+    @staticmethod
+    def _unknown_place_cue(document: Document, mention: Mention) -> bool:
+        """Whether a name the gazetteer does not know, which the NER model took for a person or
+        an organisation, is written as a place: "the hamlet of Verin Zarvostan", "stopped in
+        Nerkin Zarvostan" (so it is reported as unresolved and offered to the fallback)."""
+        text = document.text
+        if re.match(r"['’]s\b", text[mention.end:mention.end + 3]):
+            return False                     # "in Putin's view"
+        return bool(_UNKNOWN_PLACE_CUE.search(text, max(0, mention.start - 40), mention.start))
 
     def _role(self, document: Document, mention: Mention, place: GazetteerPlace) -> str:
         """``demonym`` for a nationality ("Saudi" tagged NORP), ``metonymic`` when a country,

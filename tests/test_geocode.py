@@ -622,8 +622,6 @@ def test_geocode_case_R48_cli_403(cli, stub):
 
 @pytest.mark.model
 @pytest.mark.case("R48")
-@pytest.mark.xfail(strict=True, reason="recognition: the model labels 'Verin Zarvostan' PERSON here and the "
-                                       "resolver drops unknown PERSON spans before the fallback sees them")
 def test_geocode_case_R48_cli_403_reports_the_hamlet(cli, stub):
     stub.always = (403, {}, "")
     result, data = cli(R48_TEXT, "--geocoder-url", stub.url)
@@ -672,8 +670,6 @@ def test_geocode_case_R49_cli_429_then_cache(cli, stub):
 
 @pytest.mark.model
 @pytest.mark.case("R49")
-@pytest.mark.xfail(strict=True, reason="recognition: the model labels 'Nerkin Zarvostan' PERSON here and the "
-                                       "resolver drops unknown PERSON spans before the fallback sees them")
 def test_geocode_case_R49_cli_second_hamlet(cli, stub):
     stub.places["verin zarvostan"] = [osm("Verin Zarvostan", *VERIN, "am")]
     stub.places["nerkin zarvostan"] = [osm("Nerkin Zarvostan", *NERKIN, "am", osm_id=2)]
@@ -704,8 +700,6 @@ def test_geocode_case_R51_cli_closed_port_then_offline(cli, stub, closed_url):
 
 @pytest.mark.model
 @pytest.mark.case("R51")
-@pytest.mark.xfail(strict=True, reason="recognition: the model labels 'Verin Zarvostan' PERSON here and the "
-                                       "resolver drops unknown PERSON spans before the fallback sees them")
 def test_geocode_case_R51_cli_reports_the_hamlet(cli, closed_url):
     result, data = cli(R48_TEXT, "--geocoder-url", closed_url)
     assert "Verin Zarvostan" in [u["text"] for u in data["unresolved"]]

@@ -158,3 +158,9 @@ def test_resolve_a_place_that_names_a_virus_is_not_a_toponym(tiny_gazetteer):
 def test_resolve_nationality_tagged_norp_is_a_demonym(tiny_gazetteer):
     (res,) = resolve(tiny_gazetteer, "Armenia officials met.", ("Armenia", "NORP"))
     assert res.role == "demonym" and res.place.key == "ne:AM"
+
+
+def test_resolve_unknown_name_written_as_a_place_is_unresolved_not_dropped(tiny_gazetteer):
+    text = "Aid arrived in Yerevan and in the hamlet of Verin Zarvostan, said Anna Zarvostan."
+    res = resolve(tiny_gazetteer, text, ("Yerevan", "GPE"), ("Verin Zarvostan", "PERSON"), ("Anna Zarvostan", "PERSON"))
+    assert [(r.mention.text, r.reason) for r in res] == [("Yerevan", None), ("Verin Zarvostan", "no gazetteer match")]

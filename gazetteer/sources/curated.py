@@ -11,15 +11,17 @@
 from __future__ import annotations
 
 import csv
+import math
 import hashlib
 from collections.abc import Iterator
 from importlib.resources import files
 from typing import Any
 
-__all__ = ["iter_curated", "iter_country_aliases", "iter_demonyms", "iter_country_points", "source_version",
+__all__ = ["iter_curated", "iter_country_aliases", "iter_demonyms", "iter_country_points", "iter_admin1_points",
+           "source_version",
            "DATA_FILES"]
 
-DATA_FILES = ("curated.tsv", "country_aliases.tsv", "demonyms.tsv", "country_points.tsv")
+DATA_FILES = ("curated.tsv", "country_aliases.tsv", "demonyms.tsv", "country_points.tsv", "admin1_points.tsv")
 
 
 def _rows(name: str) -> Iterator[dict[str, str]]:
@@ -85,8 +87,59 @@ def iter_demonyms() -> Iterator[tuple[str, str]]:
             yield row["country_code"], row["demonym"]
 
 
+# Two references for where a country "is" are in wide use: GeoNames' country points (the
+# coordinates of its country records) and the CIA World Factbook's geographic coordinates (which
+# Wikipedia's infoboxes mostly follow). When they are within this many km, the point halfway
+# between them is within half that of both; when they are further apart (Canada, Russia), the
+# GeoNames point is kept.
+_CONSENSUS_KM = 300.0
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
 def iter_country_points() -> Iterator[tuple[str, float, float, str]]:
-    """Yield ``(country_code, lat, lon, source)`` rows of ``country_points.tsv`` (WGS84 degrees)."""
+    """Yield ``(country_code, lat, lon, source)`` for each row of ``country_points.tsv``.
+
+    The point is GeoNames' country point, or the midpoint between it and the CIA World
+    Factbook's coordinates when the two lie within 300 km of each other. WGS84 degrees.
+    """
     for row in _rows("country_points.tsv"):
-        if row.get("country_code") and row.get("lat") and row.get("lon"):
-            yield row["country_code"], float(row["lat"]), float(row["lon"]), row.get("source", "")
+        if not (row.get("country_code") and row.get("lat") and row.get("lon")):
+            continue
+        lat, lon = float(row["lat"]), float(row["lon"])
+        source = row.get("source", "")
+        if row.get("factbook_lat") and row.get("factbook_lon"):
+            flat, flon = float(row["factbook_lat"]), float(row["factbook_lon"])
+            if _km(lat, lon, flat, flon) <= _CONSENSUS_KM and abs(lon - flon) < 180:
+                lat, lon = round((lat + flat) / 2, 5), round((lon + flon) / 2, 5)
+                source = "midpoint of the GeoNames country point and the CIA World Factbook coordinates"
+        yield row["country_code"], lat, lon, source
+
+
+# Dotted abbreviations that normalise to ordinary words ("Ark." → "ark", "Mass." → "mass"):
+# kept out of the names table, where they would match the words.
+_WORD_ABBREVIATIONS = frozenset({
+    "ark", "ill", "mass", "miss", "ore", "wash", "man", "pa", "la", "del", "que", "alta", "mont", "ind",
+    "me", "or", "in", "ok", "hi", "oh", "co", "de", "md", "mo", "ma", "va", "vic", "tas", "wa", "sa", "nt", "act",
+    "nl", "ns", "on", "pe", "qc", "ab", "mb", "nb", "sk", "yt"})
+
+
+def iter_admin1_points() -> Iterator[tuple[str, str, int | None, str, float, float, list[str]]]:
+    """Yield ``(country_code, admin1_code, geonameid, name, lat, lon, alt_names)`` rows of ``admin1_points.tsv``:
+    centre points (GeoNames ADM1 points where known, else estimated geographic centres) and news
+    abbreviations ("Calif.", "N.Y.", "B.C.") of first-level divisions of the countries news
+    names most. Abbreviations that are ordinary words once normalised are left out."""
+    from ..normalize import normalize_name
+    for row in _rows("admin1_points.tsv"):
+        if not (row.get("country_code") and row.get("admin1_code") and row.get("lat") and row.get("lon")):
+            continue
+        alts = [a.strip() for a in row.get("alt_names", "").split("|") if a.strip()]
+        alts = [a for a in alts if normalize_name(a) not in _WORD_ABBREVIATIONS and len(normalize_name(a)) >= 2]
+        geonameid = int(row["geonameid"]) if row.get("geonameid", "").isdigit() else None
+        yield (row["country_code"], row["admin1_code"], geonameid, row.get("name", ""), float(row["lat"]),
+               float(row["lon"]), alts)

@@ -102,10 +102,12 @@ def iter_countries() -> Iterator[dict[str, Any]]:
         is_main = main_unit[code] == props["ADM0_A3"]
         name = _display_name(props)
         names: list[tuple[str, str, str]] = [(name, "en", "official")]
+        # Not the ABBREV column: cartographic label abbreviations ("Arm.", "Mac.") normalise to
+        # ordinary words ("arm", "mac") that news text never means as countries.
         for column, kind in (("NAME", "short"), ("NAME_LONG", "official"), ("ADMIN", "official"),
                              ("GEOUNIT", "official"), ("BRK_NAME", "short"), ("NAME_SORT", "alternate"),
                              ("FORMAL_EN", "official"), ("NAME_CIAWF", "official"),
-                             ("NAME_ALT", "alternate"), ("ABBREV", "abbreviation")):
+                             ("NAME_ALT", "alternate")):
             value = _clean(props.get(column))
             if value:
                 names.extend((part.strip(), "en", kind) for part in value.split("|") if part.strip())
