@@ -147,7 +147,8 @@ GENERIC_WORDS = frozenset({
     "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central",
     "northeast", "northwest", "southeast", "southwest", "north east", "north west", "south east",
     "south west", "capital", "coast", "coastal", "upper", "lower", "middle", "interior", "islands",
-    "lakes", "mountains", "plains", "valley", "border", "centre", "center", "orient", "oriental",
+    "lakes", "mountains", "plains", "valley", "border", "centre", "center", "orient", "oriental", "region",
+    "province", "district", "state", "territory", "act",
     "occidental", "national", "federal", "metropolitan", "mainland", "highlands", "lowlands"})
 # Tokens such as "U.S." or "U.K." that spaCy keeps whole.
 _ABBREVIATION = re.compile(r"(?:[A-Za-z]\.){2,}")
@@ -299,8 +300,12 @@ class Recognizer:
                 orgs = {id(inside_org[j]) for j in range(i, i + n) if j in inside_org}
                 if orgs:
                     org = inside_org[i] if i in inside_org else None
-                    # Wholly inside one organisation name, shorter than it, and a strong place.
-                    if (org is None or len(orgs) > 1 or span.end > org.end or len(span) == len(org)
+                    # At the head of one organisation name ("the U.S. Army", not "Voice of
+                    # America"), shorter than it, and a strong place.
+                    if org is None or len(orgs) > 1:
+                        continue
+                    head = org.start + (1 if org[0].lower_ == "the" else 0)
+                    if (i != head or span.end > org.end or len(span) == len(org)
                             or not self.names.get(normalize_name(span.text))):
                         continue
                 if self._name_ok(span, upper_text, lower_text):

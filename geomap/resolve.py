@@ -54,8 +54,15 @@ _LOCATIVE_MIN_POPULATION = 1000
 _HYPHENS = re.compile(r"\s*[-‐‑–—]\s*")
 _NEXT_WORD = re.compile(r"[ \t]+([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
 _PREV_WORD = re.compile(r"\b([A-Z][a-z]+)[ \t]+$")
-_LOCATIVE = re.compile(r"\b(?:in|at|from|near|to|into|across|outside|inside|around|throughout|via|towards?|"
-                       r"between|through|reached|visited|entered|left|leaving|of)\s+(?:the\s+)?$", re.IGNORECASE)
+_LOCATIVE = re.compile(r"\b(?:in|at|from|near|into|across|outside|inside|around|throughout|via|towards?|"
+                       r"between|through|reached|visited|entered)\s+(?:the\s+)?$", re.IGNORECASE)
+# Words that follow a place at the head of an organisation's name ("the U.S. Army", "the
+# California Department of Public Health"), where a capitalised neighbour is no person's name.
+_ORGANISATION_WORDS = frozenset(
+    "army navy air force forces marines centers centres center centre department ministry government embassy "
+    "consulate senate congress parliament house court bank agency institute university council office police "
+    "coast guard national state federal food health public geological space defense defence foreign "
+    "border customs red cross".split())
 # What makes an unknown name a place: a settlement word ("the village of") or a locative
 # preposition right before it.
 _UNKNOWN_PLACE_CUE = re.compile(
@@ -417,7 +424,7 @@ class Resolver:
         # "Ararat Mirzoyan", "Jordan Vale": a capitalised unknown word next to the span
         # makes it part of a person's or organisation's name.
         after = _NEXT_WORD.match(text, mention.end)
-        if after and not self.gazetteer.lookup(after.group(1)):
+        if after and not self.gazetteer.lookup(after.group(1)) and after.group(1).lower() not in _ORGANISATION_WORDS:
             return []
         before = _PREV_WORD.search(text, max(0, mention.start - 40), mention.start)
         if before and not self.gazetteer.lookup(before.group(1)):
@@ -429,7 +436,7 @@ class Resolver:
         if mention.label == "GAZ":
             return ["gazetteer-match"]       # the matcher proposes only prominent names
         if _LOCATIVE.search(text, max(0, mention.start - 30), mention.start) and \
-                (best.population or 0) >= _LOCATIVE_MIN_POPULATION:
+                (best.population or 0) >= _LOCATIVE_MIN_POPULATION and not re.fullmatch(r"[A-Z]{2,4}", mention.text):
             return [f"{mention.label.lower()}:locative"]
         return []
 

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import csv
-import math
 import hashlib
 from collections.abc import Iterator
 from importlib.resources import files
@@ -87,38 +86,12 @@ def iter_demonyms() -> Iterator[tuple[str, str]]:
             yield row["country_code"], row["demonym"]
 
 
-# Two references for where a country "is" are in wide use: GeoNames' country points (the
-# coordinates of its country records) and the CIA World Factbook's geographic coordinates (which
-# Wikipedia's infoboxes mostly follow). When they are within this many km, the point halfway
-# between them is within half that of both; when they are further apart (Canada, Russia), the
-# GeoNames point is kept.
-_CONSENSUS_KM = 300.0
-
-
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
-
-
 def iter_country_points() -> Iterator[tuple[str, float, float, str]]:
-    """Yield ``(country_code, lat, lon, source)`` for each row of ``country_points.tsv``.
-
-    The point is GeoNames' country point, or the midpoint between it and the CIA World
-    Factbook's coordinates when the two lie within 300 km of each other. WGS84 degrees.
-    """
+    """Yield ``(country_code, lat, lon, source)`` rows of ``country_points.tsv``: the point of
+    GeoNames' country record (WGS84 degrees), the reference most gold corpora use."""
     for row in _rows("country_points.tsv"):
-        if not (row.get("country_code") and row.get("lat") and row.get("lon")):
-            continue
-        lat, lon = float(row["lat"]), float(row["lon"])
-        source = row.get("source", "")
-        if row.get("factbook_lat") and row.get("factbook_lon"):
-            flat, flon = float(row["factbook_lat"]), float(row["factbook_lon"])
-            if _km(lat, lon, flat, flon) <= _CONSENSUS_KM and abs(lon - flon) < 180:
-                lat, lon = round((lat + flat) / 2, 5), round((lon + flon) / 2, 5)
-                source = "midpoint of the GeoNames country point and the CIA World Factbook coordinates"
-        yield row["country_code"], lat, lon, source
+        if row.get("country_code") and row.get("lat") and row.get("lon"):
+            yield row["country_code"], float(row["lat"]), float(row["lon"]), row.get("source", "")
 
 
 # Dotted abbreviations that normalise to ordinary words ("Ark." → "ark", "Mass." → "mass"):
