@@ -116,6 +116,8 @@ def prior(candidate: Candidate) -> float:
         score = 75.0
     elif code == "ADM1":
         score = 65.0 + math.log10(population + 1) / 2
+    elif code == "ADM2":
+        score = 55.0 + math.log10(population + 1) / 2
     else:
         score = min(75.0, 10.0 * math.log10(population + 1))
     return score - _KIND_PENALTY.get(candidate.name_kind, 20.0)
@@ -233,8 +235,12 @@ class Resolver:
         scored = []
         candidates = self.candidates(name)
         # Context tells namesakes in different countries apart; it must not let "Mexico" the
-        # city beat "Mexico" the country because the document is about Mexico.
+        # city beat "Mexico" the country because the document is about Mexico. When the name is
+        # a country's own name, only a division the document places itself in can beat it
+        # ("Georgia" next to Atlanta is the US state; "Niger" in a Nigerian story stays Niger).
         named_countries = {c.place.country_code for c in candidates if c.place.feature_code.startswith("PCL")}
+        country_name = any(c.place.feature_code == "PCLI" and c.name_kind in ("official", "short")
+                           for c in candidates)
         for cand in candidates:
             place = cand.place
             score = prior(cand)
@@ -243,10 +249,12 @@ class Resolver:
             if code and ((code, None) in qualifier or (code, place.admin1) in qualifier):
                 score += _QUALIFIER_BONUS
                 rules.append("qualifier")
-            if code and code in countries and not place.feature_code.startswith("PCL") and code not in named_countries:
+            in_admin1 = bool(place.admin1) and (code, place.admin1) in admin1
+            if code and code in countries and not place.feature_code.startswith("PCL") and code not in named_countries \
+                    and (not country_name or in_admin1):
                 score += _CONTEXT_COUNTRY_BONUS
                 rules.append("context:country")
-                if place.admin1 and (code, place.admin1) in admin1 and place.feature_code != "ADM1":
+                if in_admin1:
                     score += _CONTEXT_ADMIN1_BONUS
                     rules.append("context:admin1")
             scored.append(ScoredCandidate(cand, score, tuple(rules)))
@@ -307,8 +315,8 @@ class Resolver:
                 best = ranked[0].candidate.place
                 if best.country_code and is_strong(best):
                     context.countries.setdefault(best.country_code, set()).add(own)
-                    if best.feature_code == "ADM1" and best.admin1:
-                        context.admin1.setdefault((best.country_code, best.admin1), set()).add(own)
+                if best.country_code and best.admin1 and (is_strong(best) or (best.population or 0) >= 10_000):
+                    context.admin1.setdefault((best.country_code, best.admin1), set()).add(own)
             elif not ranked:
                 demonym = self.demonym_of(mention.text)
                 if demonym is not None and demonym.place.country_code:
