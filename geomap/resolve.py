@@ -70,6 +70,8 @@ _UNKNOWN_PLACE_CUE = re.compile(
     r"valley|river|lake|mount|camp)\s+of\s+|\b(?:in|at|near|outside|inside|via|into)\s+)$", re.IGNORECASE)
 # "Paris, TX", "Cambridge, Massachusetts", "Athens, Georgia", "Victoria, British Columbia".
 _CODE = re.compile(r"[A-Z]{2}|[A-Z]\.[A-Z]\.")
+# How many of a qualified name's best candidates vote on what its qualifier means.
+_QUALIFIED_CANDIDATES = 5
 _QUALIFIER = re.compile(r",[ \t]*([A-Z]{2}\b|[A-Z]\.[A-Z]\.|[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2})")
 # A place name that names something else: "West Nile virus", "Marburg fever", "Spanish flu".
 _NAMING_NOUN = re.compile(r"[ \t]*(?:-[ \t]*)?(?:virus|viruses|virusinfection|fever|disease|strain|flu|"
@@ -309,6 +311,12 @@ class Resolver:
                     later = starts.get(match.start(1))
                     if later is not None and _CODE.fullmatch(match.group(1)):
                         context.skip.add(later)      # "TX" in "Paris, TX" is context, not a toponym
+                    elif later is not None:
+                        # The qualifier is read in the light of the name it qualifies: "Atlanta,
+                        # Georgia" is the US state, "Tbilisi, Georgia" the country.
+                        context.qualifiers[later] = context.qualifiers.get(later, frozenset()) | frozenset(
+                            (s.candidate.place.country_code, s.candidate.place.admin1)
+                            for s in self.rank(mention.text)[:_QUALIFIED_CANDIDATES] if s.candidate.place.country_code)
             own = normalize_name(mention.text)
             ranked = self.rank(mention.text)
             if ranked and self._accept(document, mention, ranked):

@@ -164,3 +164,13 @@ def test_resolve_unknown_name_written_as_a_place_is_unresolved_not_dropped(tiny_
     text = "Aid arrived in Yerevan and in the hamlet of Verin Zarvostan, said Anna Zarvostan."
     res = resolve(tiny_gazetteer, text, ("Yerevan", "GPE"), ("Verin Zarvostan", "PERSON"), ("Anna Zarvostan", "PERSON"))
     assert [(r.mention.text, r.reason) for r in res] == [("Yerevan", None), ("Verin Zarvostan", "no gazetteer match")]
+
+
+def test_resolve_qualifier_itself_read_in_the_light_of_its_city(tiny_gazetteer):
+    text = "Flights from Atlanta, Georgia, resumed."
+    res = resolve(tiny_gazetteer, text, ("Atlanta", "GPE"), ("Georgia", "GPE"))
+    assert [(r.mention.text, r.place.country_code, r.place.feature_code) for r in res] == [
+        ("Atlanta", "US", "PPLA"), ("Georgia", "US", "ADM1")]
+    (georgia,) = [r for r in resolve(tiny_gazetteer, "Tbilisi, Georgia, voted.", ("Tbilisi", "GPE"), ("Georgia", "GPE"))
+                  if r.mention.text == "Georgia"]
+    assert georgia.place.key == "ne:GE"
