@@ -74,8 +74,9 @@ _CODE = re.compile(r"[A-Z]{2}|[A-Z]\.[A-Z]\.")
 _QUALIFIED_CANDIDATES = 5
 _QUALIFIER = re.compile(r",[ \t]*([A-Z]{2}\b|[A-Z]\.[A-Z]\.|[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2})")
 # A place name that names something else: "West Nile virus", "Marburg fever", "Spanish flu".
-_NAMING_NOUN = re.compile(r"[ \t]*(?:-[ \t]*)?(?:virus|viruses|virusinfection|fever|disease|strain|flu|"
-                          r"influenza|encephalitis|ebolavirus|syndrome|variant)\b", re.IGNORECASE)
+_NAMING_NOUN = re.compile(r"[ \t]*(?:-[ \t]*)?(?:(?:hemorrhagic|haemorrhagic|viral|spotted|valley|river)[ \t]+)?"
+                          r"(?:virus|viruses|fever|disease|strain|flu|influenza|encephalitis|ebolavirus|syndrome|"
+                          r"variant)\b", re.IGNORECASE)
 _SPEECH_VERBS = ("said|says|say|stated|states|announced|announces|urged|urges|warned|warns|accused|accuses|"
                  "insisted|insists|denied|denies|called|calls|confirmed|confirms|condemned|condemns|rejected|"
                  "rejects|demanded|demands|threatened|threatens|responded|responds|agreed|agrees|claimed|claims|"
