@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "geoparse", "geoparse_paths", "read_documents", "render_map", "open_gazetteer", "Geoparser",
+    "mentions_dataframe", "to_geojson",
     "Document", "Mention", "Place", "Resolution", "DocumentResult", "GeoparseResult",
     "GeomapError", "InputError", "ModelError", "GazetteerError", "GeomapWarning",
 ]
@@ -24,6 +25,7 @@ __all__ = [
 _LAZY = {
     **{name: "geomap.api" for name in ("geoparse", "geoparse_paths", "read_documents", "render_map",
                                        "open_gazetteer", "Geoparser")},
+    **{name: "geomap.export" for name in ("mentions_dataframe", "to_geojson")},
     **{name: "geomap.model" for name in ("Document", "Mention", "Place", "Resolution", "DocumentResult",
                                          "GeoparseResult")},
     **{name: "geomap.exc" for name in ("GeomapError", "InputError", "ModelError", "GazetteerError",
@@ -34,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .api import Geoparser as Geoparser, geoparse as geoparse, geoparse_paths as geoparse_paths
     from .api import open_gazetteer as open_gazetteer, read_documents as read_documents
     from .api import render_map as render_map
+    from .export import mentions_dataframe as mentions_dataframe, to_geojson as to_geojson
     from .exc import GazetteerError as GazetteerError, GeomapError as GeomapError
     from .exc import GeomapWarning as GeomapWarning, InputError as InputError, ModelError as ModelError
     from .model import Document as Document, DocumentResult as DocumentResult

@@ -20,6 +20,7 @@ from pathlib import Path
 from .exc import GazetteerError, InputError
 from .ingest import document_from_text, read_path
 from .model import Document, DocumentResult, GeoparseResult
+from .export import mentions_dataframe, to_geojson  # results for notebooks (pandas) and GIS tools
 
 __all__ = ["Geoparser", "geoparse", "read_documents", "render_map", "render_map_html", "open_gazetteer"]
 
@@ -192,33 +193,30 @@ def geoparse(texts: str | Document | Sequence[str | Document], *, model: str | N
     return _geoparser(model, gazetteer, fallback, offline, fallback_below).parse(documents)
 
 
-def read_documents(paths: Iterable[str | os.PathLike], *, encoding: str | None = None
-                   ) -> tuple[list[Document], list[tuple[str, str]]]:
-    """Read input files (text, ``.jsonl``, ``-`` for stdin), skipping the bad ones.
+def read_documents(paths: Iterable[str | os.PathLike], *, encoding: str | None = None, fields=None,
+                   glob: str | None = None) -> tuple[list[Document], list[tuple[str, str]]]:
+    """Read input files and folders, skipping the bad ones (see :func:`geomap.ingest.read_inputs`).
+
+    Parameters
+    ----------
+    paths : iterable of str or PathLike
+        Text, Markdown, HTML, ``.jsonl`` and ``.csv`` files, folders (searched recursively), or
+        ``"-"`` for standard input.
+    encoding : str, optional
+        Force an encoding (default: UTF-8, else detected with a warning).
+    fields : geomap.ingest.Fields, optional
+        Field names of ``.jsonl`` records and ``.csv`` columns (default ``id``, ``text``...).
+    glob : str, optional
+        Pattern for the files read from folders (default: the supported suffixes).
 
     Returns
     -------
     (documents, skipped)
-        ``skipped`` holds ``(path, reason)`` for each input that could not be read; the
-        others are returned, so one bad file loses nothing else.
+        ``skipped`` holds ``(path or path:line, reason)`` for each input or record that could
+        not be read; the others are returned, so one bad file loses nothing else.
     """
-    documents: list[Document] = []
-    skipped: list[tuple[str, str]] = []
-    seen_ids: dict[str, int] = {}
-    for path in paths:
-        try:
-            docs = read_path(path, encoding=encoding)
-        except InputError as e:
-            skipped.append((str(path), str(e)))
-            continue
-        for doc in docs:
-            # Two files named alike in different folders must stay two documents.
-            count = seen_ids.get(doc.id, 0)
-            seen_ids[doc.id] = count + 1
-            if count:
-                doc = Document(f"{doc.id}-{count + 1}", doc.text, doc.source, doc.title, doc.date, doc.url)
-            documents.append(doc)
-    return documents, skipped
+    from .ingest import read_inputs
+    return read_inputs(paths, encoding=encoding, fields=fields, glob=glob)
 
 
 def render_map(result: GeoparseResult, *, gazetteer=None, title: str | None = None,
@@ -296,17 +294,23 @@ def _result_with_skipped(result: GeoparseResult, skipped: list[tuple[str, str]])
 
 def geoparse_paths(paths: Iterable[str | os.PathLike], *, model: str | None = None, gazetteer=None,
                    encoding: str | None = None, fallback="nominatim", offline: bool | None = None,
-                   fallback_below: float = 0.0) -> GeoparseResult:
-    """Read and geoparse input files; unreadable ones are listed in ``result.skipped``.
+                   fallback_below: float = 0.0, fields=None, glob: str | None = None,
+                   progress: bool = False) -> GeoparseResult:
+    """Read and geoparse input files and folders; unreadable ones are listed in ``result.skipped``.
 
-    ``fallback``, ``offline`` and ``fallback_below`` configure the online geocoder fallback
-    (see :class:`Geoparser`).
+    ``encoding``, ``fields`` and ``glob`` are as for :func:`read_documents`; ``fallback``,
+    ``offline`` and ``fallback_below`` configure the online geocoder fallback (see
+    :class:`Geoparser`); ``progress`` shows a progress bar (tqdm) on stderr for several documents.
     """
-    documents, skipped = read_documents(paths, encoding=encoding)
+    documents, skipped = read_documents(paths, encoding=encoding, fields=fields, glob=glob)
     if not documents:
         return GeoparseResult((), tuple(skipped))
+    if progress and len(documents) > 1:
+        from tqdm import tqdm
+        documents = tqdm(documents, desc="geoparsing", unit="doc", file=sys.stderr, leave=False)
     geoparser = _geoparser(model, gazetteer, fallback, offline, fallback_below)
     return _result_with_skipped(geoparser.parse(documents), skipped)
 
 
 __all__.append("geoparse_paths")
+__all__ += ["mentions_dataframe", "to_geojson"]
