@@ -151,6 +151,9 @@ GENERIC_WORDS = frozenset({
     "lakes", "mountains", "plains", "valley", "border", "centre", "center", "orient", "oriental", "region",
     "province", "district", "state", "territory", "act",
     "occidental", "national", "federal", "metropolitan", "mainland", "highlands", "lowlands"})
+# Organisations named after a place without being about it.
+_INSTITUTION_WORDS = frozenset({"university", "college", "school", "hospital", "institute", "academy", "club",
+                                "fc", "united", "city", "times", "post", "herald", "tribune", "journal"})
 # Tokens such as "U.S." or "U.K." that spaCy keeps whole.
 _ABBREVIATION = re.compile(r"(?:[A-Za-z]\.){2,}")
 # Entities whose tokens the gazetteer matcher leaves alone in normal text.
@@ -341,12 +344,13 @@ class Recognizer:
                 if orgs:
                     org = inside_org[i] if i in inside_org else None
                     # At the head of one organisation name ("the U.S. Army", not "Voice of
-                    # America"), shorter than it, and a strong place.
+                    # America"), shorter than it, a strong place, and not an institution merely
+                    # named after it ("Columbia University", "Michigan State University").
                     if org is None or len(orgs) > 1:
                         continue
                     head = org.start + (1 if org[0].lower_ == "the" else 0)
                     if (i != head or span.end > org.end or len(span) == len(org)
-                            or not self.names.get(key)):
+                            or not self.names.get(key) or any(t.lower_ in _INSTITUTION_WORDS for t in org)):
                         continue
                 if self._name_ok(span, upper_text, lower_text, key):
                     matched = span
