@@ -380,6 +380,29 @@ def test_cli_io_quiet_and_verbose(run):
     assert re.fullmatch(r"1 documents, \d+ mentions, \d+ places, \d+ unresolved, 0 skipped", lines[-1])
 
 
+@pytest.mark.model
+def test_cli_io_progress_bar_only_when_stderr_is_a_terminal(run, tmp_path, monkeypatch):
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.txt").write_text("Aid convoys reached Yerevan on Friday.", encoding="utf-8")
+    plain = run("extract", tmp_path, "-o", tmp_path / "out.json")
+    assert plain.exit_code == 0 and "geoparsing" not in plain.stderr  # CliRunner's stderr is no terminal
+    import click
+
+    from geomap import cli
+    real = click.get_text_stream
+
+    class Terminal:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(cli.click, "get_text_stream", lambda name, *a, **k: Terminal() if name == "stderr"
+                        else real(name, *a, **k))
+    bar = run("extract", tmp_path, "-o", tmp_path / "out.json")
+    assert bar.exit_code == 0 and "geoparsing:" in bar.stderr and "/3 [" in bar.stderr
+    quiet = run("extract", tmp_path, "-o", tmp_path / "out.json", "-q")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
 # ---------------------------------------------------------------------------------------------
 # Configuration: CLI > environment > geomap.toml > defaults
 
