@@ -43,8 +43,8 @@ def _resolution_data(res: Resolution) -> dict[str, Any]:
     m, p = res.mention, res.place
     return {"mention": [getattr(m, f) for f in _MENTION_FIELDS],
             "place": None if p is None else [getattr(p, f) for f in _PLACE_FIELDS],
-            "confidence": res.confidence, "reason": res.reason, "candidates": res.candidates, "role": res.role,
-            "provenance": res.provenance}
+            "confidence": res.confidence, "reason": res.reason, "candidates": res.candidates,
+            "role": res.role, "provenance": res.provenance}
 
 
 def _thaw(value):
@@ -172,7 +172,8 @@ class GeomapComponent:
         if not doc.has_annotation("SENT_START"):
             source = doc.copy()
             for i, token in enumerate(source):
-                token.is_sent_start = i == 0 or "\n" in source[i - 1].text or "\n" in source[i - 1].whitespace_
+                before = source[i - 1] if i else None
+                token.is_sent_start = before is None or "\n" in before.text or "\n" in before.whitespace_
         mentions = list(self.recognizer._mentions(source, 0))
         return self.resolver.resolve(Document(id="doc", text=doc.text, source=None), mentions)
 

@@ -125,7 +125,8 @@ def _commands(command) -> dict:
     return getattr(command, "commands", {}) or {}
 
 
-def _for_command(table: dict[str, Any], command, inherited: dict[str, Any], source, where: str) -> dict[str, Any]:
+def _for_command(table: dict[str, Any], command, inherited: dict[str, Any], source,
+                 where: str) -> dict[str, Any]:
     keys = _option_keys(command)
     subcommands = _commands(command)
     result: dict[str, Any] = {}

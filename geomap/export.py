@@ -45,8 +45,8 @@ CSV_COLUMNS = ("document_id", "document_source", "document_title", "document_dat
                "place_name", "lat", "lon", "country_code", "feature_class", "feature_code", "geonameid",
                "population", "place_source", "confidence", "reason")
 # Text columns that a spreadsheet could take for a formula (CWE-1236).
-_TEXT_COLUMNS = frozenset({"document_id", "document_source", "document_title", "document_date", "document_url",
-                           "mention", "sentence", "place_name", "reason"})
+_TEXT_COLUMNS = frozenset({"document_id", "document_source", "document_title", "document_date",
+                           "document_url", "mention", "sentence", "place_name", "reason"})
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -161,7 +161,8 @@ def mention_rows(result: GeoparseResult) -> list[dict[str, Any]]:
                 "mention": m.text, "start": m.start, "end": m.end, "label": m.label, "role": res.role,
                 "sentence": m.sentence,
                 "place_name": p.name if p else None, "lat": p.lat if p else None, "lon": p.lon if p else None,
-                "country_code": p.country_code if p else None, "feature_class": p.feature_class if p else None,
+                "country_code": p.country_code if p else None,
+                "feature_class": p.feature_class if p else None,
                 "feature_code": p.feature_code if p else None, "geonameid": p.geonameid if p else None,
                 "population": p.population if p else None, "place_source": p.source if p else None,
                 "confidence": round(res.confidence, 3) if p else None,

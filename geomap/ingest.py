@@ -414,7 +414,8 @@ def _path_items(path: str | Path, encoding: str | None, fields: Fields) -> Itera
         yield Document(id=path.stem, text="", source=str(path))
 
 
-def read_path(path: str | Path, *, encoding: str | None = None, fields: Fields | None = None) -> list[Document]:
+def read_path(path: str | Path, *, encoding: str | None = None,
+              fields: Fields | None = None) -> list[Document]:
     """Read one input: a text, Markdown, HTML, ``.jsonl`` or ``.csv`` file, or ``-`` for standard input.
 
     Parameters
