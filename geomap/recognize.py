@@ -38,8 +38,9 @@ TOPONYM_LABELS = frozenset({"GPE", "LOC", "FAC"})
 # "South Caucasus" NORP): kept only when the gazetteer knows the span as a strong place.
 CONDITIONAL_LABELS = frozenset({"ORG", "PERSON", "NORP", "GAZ"})
 _UNNEEDED_PIPES = ("tagger", "parser", "attribute_ruler", "lemmatizer")
-# A piece of a long text is cut at a line break, else a sentence end, within this window.
-_PIECE_CHARS = 100_000
+# A piece of a long text is cut at a line break, else a sentence end, within this window. Short
+# pieces keep memory flat: a 1.2 MB text peaks at about 1 GB with 10,000 (3.1 GB with 100,000).
+_PIECE_CHARS = 10_000
 _LEADING_ARTICLE = re.compile(r"^(?:the|The|THE)\s+")
 _TRAILING_POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
 
