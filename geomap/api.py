@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from .exc import GazetteerError, InputError
@@ -100,8 +100,11 @@ class Geoparser:
 
         self.gazetteer = gazetteer if isinstance(gazetteer, Gazetteer) else open_gazetteer(
             gazetteer, progress=progress)
-        self.nlp = nlp if nlp is not None else load_nlp(model)
-        self.recognizer = Recognizer(self.nlp, names=self.gazetteer.prominent_names())
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            names = pool.submit(self.gazetteer.prominent_names)  # SQLite reads while the model loads
+            self.nlp = nlp if nlp is not None else load_nlp(model)
+            self.recognizer = Recognizer(self.nlp, names=names.result())
         self.offline, self.fallback = _make_fallback(fallback, offline)
         self.resolver = Resolver(self.gazetteer, fallback=self.fallback, fallback_below=fallback_below)
 
@@ -117,13 +120,20 @@ class Geoparser:
         GeoparseResult
             One :class:`~geomap.model.DocumentResult` per document, in input order.
         """
-        results = []
+        return GeoparseResult(tuple(self.iter_parse(documents)))
+
+    def iter_parse(self, documents: Iterable[Document]) -> Iterator[DocumentResult]:
+        """Geoparse documents lazily, one :class:`~geomap.model.DocumentResult` at a time.
+
+        The same results as :meth:`parse`, in input order, without holding them all: documents
+        are read from ``documents`` batch by batch (``nlp.pipe`` batching), so a stream of any
+        length runs in bounded memory. One run for the online fallback's request cap.
+        """
         if hasattr(self.fallback, "new_run"):
             self.fallback.new_run()  # request cap, refusals and warnings count per run
         for document, mentions in self.recognizer.recognize(documents):
             resolutions = self.resolver.resolve(document, mentions)
-            results.append(DocumentResult(document, tuple(resolutions)))
-        return GeoparseResult(tuple(results))
+            yield DocumentResult(document, tuple(resolutions))
 
     def parse_text(self, text: str, *, id: str = "doc") -> GeoparseResult:
         """Geoparse one string (see :meth:`parse`)."""
@@ -295,12 +305,14 @@ def _result_with_skipped(result: GeoparseResult, skipped: list[tuple[str, str]])
 def geoparse_paths(paths: Iterable[str | os.PathLike], *, model: str | None = None, gazetteer=None,
                    encoding: str | None = None, fallback="nominatim", offline: bool | None = None,
                    fallback_below: float = 0.0, fields=None, glob: str | None = None,
-                   progress: bool = False) -> GeoparseResult:
+                   progress: bool = False, workers: int = 1) -> GeoparseResult:
     """Read and geoparse input files and folders; unreadable ones are listed in ``result.skipped``.
 
     ``encoding``, ``fields`` and ``glob`` are as for :func:`read_documents`; ``fallback``,
     ``offline`` and ``fallback_below`` configure the online geocoder fallback (see
-    :class:`Geoparser`); ``progress`` shows a progress bar (tqdm) on stderr for several documents.
+    :class:`Geoparser`); ``progress`` shows a progress bar (tqdm) on stderr for several documents;
+    ``workers`` > 1 parses in that many processes (:func:`geomap.engine.iter_parse`), with the
+    same results in the same order.
     """
     documents, skipped = read_documents(paths, encoding=encoding, fields=fields, glob=glob)
     if not documents:
@@ -308,8 +320,20 @@ def geoparse_paths(paths: Iterable[str | os.PathLike], *, model: str | None = No
     if progress and len(documents) > 1:
         from tqdm import tqdm
         documents = tqdm(documents, desc="geoparsing", unit="doc", file=sys.stderr, leave=False)
+    if workers > 1:
+        from .engine import ParserSettings, iter_parse
+        settings = ParserSettings(model, str(_gazetteer_file(gazetteer)), fallback, offline, fallback_below)
+        return _result_with_skipped(GeoparseResult(tuple(iter_parse(documents, settings=settings, workers=workers))),
+                                    skipped)
     geoparser = _geoparser(model, gazetteer, fallback, offline, fallback_below)
     return _result_with_skipped(geoparser.parse(documents), skipped)
+
+
+def _gazetteer_file(gazetteer) -> Path:
+    """The file of a gazetteer given as an object, a path or None (built here if missing, so
+    that worker processes find it)."""
+    from gazetteer import Gazetteer
+    return Path(gazetteer.path if isinstance(gazetteer, Gazetteer) else open_gazetteer(gazetteer).path)
 
 
 __all__.append("geoparse_paths")

@@ -97,6 +97,50 @@ def _write_map_outputs(result, quiet: bool) -> None:
             click.echo(f"wrote {path}", err=True)
 
 
+def _keep_engine_option(ctx, param, value):
+    ctx.meta.setdefault("geomap.engine", {})[param.name] = value
+    return value
+
+
+def _engine_option(*decls, **attrs):
+    """An option of how documents are parsed: kept in ``ctx.meta`` for :func:`_engine`."""
+    return click.option(*decls, expose_value=False, callback=_keep_engine_option, **attrs)
+
+
+_WORKERS = _engine_option("--workers", metavar="N", type=click.IntRange(1), default=1, show_default=True,
+                          help="Parse in N processes, each loading the model and gazetteer once; same results, "
+                               "same order. With --engine dask: the local cluster's worker processes.")
+_DASK_OPTIONS = [  # extract --engine dask; read by _extract_dask
+    _engine_option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                   help="local: this machine (see --workers); dask: partitions on a Dask cluster, written "
+                        "as part-NNNNN.jsonl/.geojson into --output-dir (pip install 'geomap[dask]')."),
+    _engine_option("--scheduler", metavar="ADDRESS",
+                   help="With --engine dask: a running dask.distributed scheduler, e.g. tcp://host:8786 "
+                        "(inputs and --output-dir must be on storage its workers see). Default: a local "
+                        "cluster of --workers processes (at least 2)."),
+    _engine_option("--partitions", metavar="N", type=click.IntRange(1),
+                   help="With --engine dask: about N partitions (default: 8 MiB of .jsonl each; .csv files "
+                        "stay whole, .parquet is split by row group)."),
+    _engine_option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+                   help="With --engine dask: the results folder (new, empty, or an earlier run's, which is "
+                        "replaced when the run succeeds). 'geomap map --from DIR' maps it."),
+]
+_FROM = _engine_option("--from", "from_results", metavar="PATH", type=click.Path(exists=True, path_type=Path),
+                       help="Map results written earlier instead of parsing INPUTS: a folder of "
+                            "'extract --engine dask', or a .jsonl/.json file of 'geomap extract'.")
+
+
+def _engine_options(command):
+    for option in reversed(_DASK_OPTIONS):
+        command = option(command)
+    return _WORKERS(command)
+
+
+def _engine() -> dict:
+    """The engine options of the current command (``workers``, ``engine``, ``scheduler``...)."""
+    return click.get_current_context().meta.get("geomap.engine", {})
+
+
 def _keep_fallback_option(ctx, param, value):
     ctx.meta.setdefault("geomap.fallback", {})[param.name] = value
     return value
@@ -168,21 +212,26 @@ def _report(result, quiet: bool) -> int:
         click.echo(f"skipped {source}: {reason}", err=True)
     verbose = click.get_current_context().meta.get("geomap.input", {}).get("verbose")
     for doc in result.documents:
-        name = _document_name(doc.document)
-        if not doc.document.text.strip():
-            click.echo(f"{name}: input is empty (no text)", err=True)
-        elif not doc.resolutions:
-            click.echo(f"{name}: no places found", err=True)
-        elif verbose:
-            resolved = [r for r in doc.resolutions if r.place is not None]
-            click.echo(f"{name}: {len(doc.resolutions)} mentions, {len({r.place.key for r in resolved})} places, "
-                       f"{len(doc.resolutions) - len(resolved)} unresolved", err=True)
+        _report_document(doc, verbose)
     if not quiet:
         n_mentions = len(result.resolutions)
         n_unresolved = sum(1 for r in result.resolutions if r.place is None)
         click.echo(f"{len(result.documents)} documents, {n_mentions} mentions, {len(result.places)} places, "
                    f"{n_unresolved} unresolved, {len(result.skipped)} skipped", err=True)
     return 1 if result.skipped else 0
+
+
+def _report_document(doc, verbose) -> None:
+    """The line about one document: empty, no places, or (with -v) its counts."""
+    name = _document_name(doc.document)
+    if not doc.document.text.strip():
+        click.echo(f"{name}: input is empty (no text)", err=True)
+    elif not doc.resolutions:
+        click.echo(f"{name}: no places found", err=True)
+    elif verbose:
+        resolved = [r for r in doc.resolutions if r.place is not None]
+        click.echo(f"{name}: {len(doc.resolutions)} mentions, {len({r.place.key for r in resolved})} places, "
+                   f"{len(doc.resolutions) - len(resolved)} unresolved", err=True)
 
 
 def _document_name(document) -> str:
@@ -197,7 +246,7 @@ def _geoparse(inputs, model, gazetteer_path, encoding):
     from . import api
     try:
         result = api.geoparse_paths(inputs, model=model, gazetteer=gazetteer_path, encoding=encoding,
-                                    **_fallback_config(), **_input_config())
+                                    **_fallback_config(), **_input_config(), workers=_engine().get("workers", 1))
     except GeomapError as e:
         raise click.ClickException(str(e)) from e
     if not result.documents:
@@ -205,6 +254,106 @@ def _geoparse(inputs, model, gazetteer_path, encoding):
             click.echo(f"skipped {source}: {reason}", err=True)
         raise click.ClickException("no input could be read; nothing written")
     return result
+
+
+def _extract_stream(inputs, output, model, gazetteer_path, encoding, quiet) -> int:
+    """``extract --format jsonl``: each document's line is written as soon as it is parsed, and
+    no result is kept; returns the exit code."""
+    import json
+
+    from . import api
+    from .engine import ParserSettings, iter_parse
+    config = {**_fallback_config(), **_input_config()}
+    verbose = click.get_current_context().meta.get("geomap.input", {}).get("verbose")
+    try:
+        documents, skipped = api.read_documents(inputs, encoding=encoding, fields=config["fields"],
+                                                glob=config["glob"])
+        if not documents:
+            for source, reason in skipped:
+                click.echo(f"skipped {source}: {reason}", err=True)
+            raise click.ClickException("no input could be read; nothing written")
+        if config["progress"] and len(documents) > 1:
+            from tqdm import tqdm
+            documents = tqdm(documents, desc="geoparsing", unit="doc", file=sys.stderr, leave=False)
+        settings = ParserSettings(model, str(api._gazetteer_file(gazetteer_path)), config["fallback"],
+                                  config["offline"], config["fallback_below"])
+        n_documents = n_mentions = n_unresolved = 0
+        places: set[str] = set()
+        with click.open_file(output, "w", encoding="utf-8", atomic=output != "-") as stream:
+            for doc in iter_parse(documents, settings=settings, workers=_engine().get("workers", 1)):
+                stream.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
+                n_documents += 1
+                n_mentions += len(doc.resolutions)
+                n_unresolved += sum(1 for r in doc.resolutions if r.place is None)
+                places.update(r.place.key for r in doc.resolutions if r.place is not None)
+                _report_document(doc, verbose)
+    except GeomapError as e:
+        raise click.ClickException(str(e)) from e
+    except OSError as e:
+        raise click.ClickException(f"cannot write {output}: {e.strerror or e}") from e
+    for source, reason in skipped:
+        click.echo(f"skipped {source}: {reason}", err=True)
+    if not quiet:
+        click.echo(f"{n_documents} documents, {n_mentions} mentions, {len(places)} places, "
+                   f"{n_unresolved} unresolved, {len(skipped)} skipped", err=True)
+    return 1 if skipped else 0
+
+
+def _extract_dask(inputs, fmt, model, gazetteer_path, encoding, quiet) -> int:
+    """``extract --engine dask``: partitioned results into ``--output-dir``; returns the exit code."""
+    from . import api
+    from .engine import ParserSettings, run_dask
+    ctx, engine = click.get_current_context(), _engine()
+    if engine.get("output_dir") is None:
+        raise click.UsageError("--engine dask writes a folder of results: give it with --output-dir DIR")
+    if ctx.get_parameter_source("fmt") != click.core.ParameterSource.DEFAULT and fmt not in ("jsonl", "geojson"):
+        raise click.UsageError(f"--engine dask writes JSONL and GeoJSON parts, not --format {fmt}")
+    if ctx.get_parameter_source("output") != click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--engine dask writes into --output-dir, not -o/--output")
+    config = {**_fallback_config(), **_input_config()}
+    workers = engine.get("workers", 1)
+    try:
+        import distributed  # noqa: F401 - its import sets its loggers to INFO; quiet them unless -v
+    except ImportError:
+        pass
+    else:
+        if not click.get_current_context().meta.get("geomap.input", {}).get("verbose"):
+            logging.getLogger("distributed").setLevel(logging.WARNING)
+    try:
+        settings = ParserSettings(model, str(api._gazetteer_file(gazetteer_path)), config["fallback"],
+                                  config["offline"], config["fallback_below"])
+        summary = run_dask(inputs, engine["output_dir"], settings=settings, scheduler=engine.get("scheduler"),
+                           n_workers=max(2, workers), partitions=engine.get("partitions"), encoding=encoding,
+                           fields=config["fields"], glob=config["glob"])
+    except GeomapError as e:
+        raise click.ClickException(str(e)) from e
+    for source, reason in summary.skipped:
+        click.echo(f"skipped {source}: {reason}", err=True)
+    for name in summary.empty:
+        click.echo(f"{name}: input is empty (no text)", err=True)
+    for name in summary.without_places:
+        click.echo(f"{name}: no places found", err=True)
+    if not quiet:
+        click.echo(f"{summary.documents} documents, {summary.mentions} mentions, {summary.places} places, "
+                   f"{summary.unresolved} unresolved, {len(summary.skipped)} skipped", err=True)
+        click.echo(f"wrote {summary.partitions} partitions into {summary.output} in {summary.seconds:.1f} s", err=True)
+    return 1 if summary.skipped else 0
+
+
+def _map_result(inputs, model, gazetteer_path, encoding):
+    """The result to map: results written earlier (``--from``), or INPUTS parsed now."""
+    from_results = _engine().get("from_results")
+    if from_results is None:
+        if not inputs:
+            raise click.UsageError("give INPUTS to parse, or --from a results folder or file")
+        return _geoparse(inputs, model, gazetteer_path, encoding)
+    if inputs:
+        raise click.UsageError("give INPUTS or --from, not both")
+    from .engine import load_results
+    try:
+        return load_results(from_results)
+    except GeomapError as e:
+        raise click.ClickException(str(e)) from e
 
 
 def _load_config(ctx, param, value):
@@ -244,7 +393,9 @@ def main(verbose: int) -> None:
 
 
 @main.command("map")
-@_INPUTS
+@click.argument("inputs", nargs=-1, type=click.Path(exists=True, dir_okay=True, allow_dash=True, path_type=str))
+@_FROM
+@_WORKERS
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="map.html",
               show_default=True, help="HTML file to write.")
 @click.option("--title", help="Map title (default: counts of documents, mentions and places).")
@@ -275,10 +426,11 @@ def map_command(inputs, output, title, tiles, cdn, png, gazetteer_path, model, e
       geomap map seeds/000_a7060b6cab235f63.txt -o map.html --title "South Caucasus talks"
       geomap map seeds/ -o map.html --geojson places.geojson --csv mentions.csv
       geomap map news/ --glob '*.html' -o news.html
+      geomap map --from results/ -o archive.html
     """
     from . import api
     from .render import save_map, save_png
-    result = _geoparse(inputs, model, gazetteer_path, encoding)
+    result = _map_result(inputs, model, gazetteer_path, encoding)
     try:
         fmap = api.render_map(result, gazetteer=gazetteer_path, title=title, tiles=tiles, cdn=cdn)
         save_map(fmap, output)
@@ -286,7 +438,13 @@ def map_command(inputs, output, title, tiles, cdn, png, gazetteer_path, model, e
         raise click.ClickException(str(e)) from e
     except OSError as e:
         raise click.ClickException(f"cannot write {output}: {e.strerror or e}") from e
-    code = _report(result, quiet)
+    if _engine().get("from_results") is None:
+        code = _report(result, quiet)
+    else:  # loaded results hold no text: only the summary
+        code = 0
+        if not quiet:
+            click.echo(f"{len(result.documents)} documents, {len(result.resolutions)} mentions, "
+                       f"{len(result.places)} places (from {_engine()['from_results']})", err=True)
     if not quiet:
         click.echo(f"wrote {output}", err=True)
     _write_map_outputs(result, quiet)
@@ -314,6 +472,7 @@ def map_command(inputs, output, title, tiles, cdn, png, gazetteer_path, model, e
 @_ENCODING
 @_fallback_options
 @_input_options
+@_engine_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
 def extract_command(inputs, fmt, output, gazetteer_path, model, encoding, quiet):
     """Write the toponyms of INPUTS with their resolved places: JSON, JSON Lines, GeoJSON or CSV.
@@ -328,8 +487,17 @@ def extract_command(inputs, fmt, output, gazetteer_path, model, encoding, quiet)
       geomap extract seeds/ --format csv -o mentions.csv
       geomap extract export.csv --text-field body --id-field uid --format jsonl
       cat article.txt | geomap extract - --format jsonl
+      geomap extract archive.jsonl --format jsonl --workers 2 -o places.jsonl
+      geomap extract archive/ --engine dask --output-dir results/
     """
     from .export import write_file
+    if _engine().get("engine") == "dask":
+        sys.exit(_extract_dask(inputs, fmt, model, gazetteer_path, encoding, quiet))
+    for name in ("scheduler", "partitions", "output_dir"):
+        if _engine().get(name) is not None:
+            raise click.UsageError(f"--{name.replace('_', '-')} needs --engine dask")
+    if fmt == "jsonl":
+        sys.exit(_extract_stream(inputs, output, model, gazetteer_path, encoding, quiet))
     result = _geoparse(inputs, model, gazetteer_path, encoding)
     try:
         write_file(result, output, fmt)

@@ -198,6 +198,62 @@ class DocumentResult:
         out["mentions"] = [r.to_dict() for r in self.resolutions]
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, reasons: dict[tuple[int, int], str] | None = None
+                  ) -> DocumentResult:
+        """Rebuild a document result from its object in the JSON contract (:meth:`to_dict`).
+
+        The contract leaves out the document text, the sentence offsets and the gazetteer keys,
+        so: ``document.text`` is ``""``; ``Mention.sentence_start`` is recovered from where the
+        mention sits in its sentence (one offset per sentence, consistent for all its mentions);
+        ``Place.key`` is the gazetteer key for GeoNames records (``"geonames:<id>"``), else
+        ``"<source>:<feature code>:<name>@<lat>,<lon>"``, which groups the mentions of one place
+        as the gazetteer key does.
+
+        Parameters
+        ----------
+        data : dict
+            ``{"id", "source", "mentions": [...]}`` with optional ``title``, ``date``, ``url``.
+        reasons : dict, optional
+            ``(start, end) -> reason`` of this document's unresolved mentions (the ``unresolved``
+            list of the JSON form); without it an unresolved mention's reason is
+            ``"unresolved"``.
+
+        Returns
+        -------
+        DocumentResult
+
+        Raises
+        ------
+        KeyError, TypeError, ValueError
+            If ``data`` does not follow the contract (a missing field, a non-number offset).
+        """
+        document = Document(id=str(data["id"]), text="", source=data.get("source"), title=data.get("title"),
+                            date=data.get("date"), url=data.get("url"))
+        resolutions = []
+        items = data["mentions"]
+        starts = _sentence_starts(items)
+        for item, sentence_start in zip(items, starts):
+            text, start, end, sentence = item["text"], int(item["start"]), int(item["end"]), item["sentence"]
+            mention = Mention(text=text, start=start, end=end, sentence=sentence, sentence_start=sentence_start,
+                              label=item.get("label", ""))
+            provenance = item.get("provenance")
+            candidates = provenance.get("candidates", 0) if isinstance(provenance, dict) else 0
+            place_data = item.get("place")
+            if place_data is None:
+                reason = (reasons or {}).get((start, end), "unresolved")
+                resolutions.append(Resolution(mention, None, 0.0, reason, candidates or 0,
+                                              item.get("role", "literal"), provenance))
+                continue
+            place = Place(key=_place_key(place_data), name=place_data["name"], lat=float(place_data["lat"]),
+                          lon=float(place_data["lon"]), country_code=place_data.get("country_code"),
+                          feature_class=place_data.get("feature_class") or "", feature_code=place_data.get(
+                              "feature_code") or "", geonameid=place_data.get("geonameid"),
+                          population=place_data.get("population"), source=place_data.get("source") or "geonames")
+            resolutions.append(Resolution(mention, place, float(place_data.get("confidence") or 0.0), None,
+                                          candidates or 0, item.get("role", "literal"), provenance))
+        return cls(document, tuple(resolutions))
+
 
 @dataclass(frozen=True)
 class GeoparseResult:
@@ -234,3 +290,77 @@ class GeoparseResult:
         """The JSON contract: ``{"documents": [...], "unresolved": [...]}``."""
         return {"documents": [d.to_dict() for d in self.documents],
                 "unresolved": self.unresolved_dicts()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GeoparseResult:
+        """Rebuild a result from the JSON contract (:meth:`to_dict`), without re-parsing.
+
+        Each document as :meth:`DocumentResult.from_dict` rebuilds it (no document text);
+        unresolved mentions take their reason from the ``unresolved`` list.
+
+        Parameters
+        ----------
+        data : dict
+            ``{"documents": [...], "unresolved": [...]}`` (``unresolved`` may be missing).
+
+        Returns
+        -------
+        GeoparseResult
+            ``skipped`` is empty: the contract does not record skipped inputs.
+
+        Raises
+        ------
+        KeyError, TypeError, ValueError
+            If ``data`` does not follow the contract.
+        """
+        reasons: dict[str, dict[tuple[int, int], str]] = {}
+        for item in data.get("unresolved") or ():
+            reasons.setdefault(str(item["document"]), {})[(int(item["start"]), int(item["end"]))] = item["reason"]
+        return cls(tuple(DocumentResult.from_dict(d, reasons=reasons.get(str(d["id"])))
+                         for d in data["documents"]))
+
+
+def _fits(item: dict[str, Any], sentence_start: int) -> bool:
+    at = int(item["start"]) - sentence_start
+    return at >= 0 and item["sentence"][at:at + len(item["text"])] == item["text"]
+
+
+def _whole_word(sentence: str, at: int, length: int) -> bool:
+    return not (at > 0 and sentence[at - 1].isalnum()) and not (
+        at + length < len(sentence) and sentence[at + length].isalnum())
+
+
+def _sentence_starts(items: list[dict[str, Any]]) -> list[int]:
+    """Offsets of the sentences of mention objects in the document text (see
+    :meth:`DocumentResult.from_dict`): for each run of mentions of one sentence, the offset at
+    which most of them sit where their sentence shows them ("Europe ... across Europe": the
+    second one when the next mention says so)."""
+    starts: list[int] = []
+    k = 0
+    while k < len(items):
+        sentence = items[k]["sentence"]
+        end = k
+        while end < len(items) and items[end]["sentence"] == sentence:
+            end += 1
+        run = items[k:end]
+        text, first = run[0]["text"], int(run[0]["start"])
+        options = [first - at for at in range(len(sentence)) if text and sentence.startswith(text, at)] or [first]
+        # Most mentions in place, then a whole word ("Tunis", not inside "Tunisian"), then the first.
+        best = max(options, key=lambda s: (sum(_fits(item, s) for item in run), _whole_word(sentence, first - s,
+                                                                                               len(text))))
+        for item in run:
+            if _fits(item, best):
+                starts.append(best)
+            else:  # the same sentence written twice in the document
+                at = item["sentence"].find(item["text"])
+                starts.append(int(item["start"]) - (at if at >= 0 else 0))
+        k = end
+    return starts
+
+
+def _place_key(place: dict[str, Any]) -> str:
+    """The gazetteer key of a place object of the JSON contract (see
+    :meth:`DocumentResult.from_dict`)."""
+    if place.get("source") == "geonames" and place.get("geonameid") is not None:
+        return f"geonames:{place['geonameid']}"
+    return f"{place.get('source')}:{place.get('feature_code')}:{place['name']}@{place['lat']},{place['lon']}"
