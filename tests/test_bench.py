@@ -1,0 +1,42 @@
+"""Smoke test of bench/bench_throughput.py: the CI-sized run prints a well-formed table.
+
+Checks the structure and that every figure is a positive number; speed itself is not tested
+(figures on a shared machine vary; README quotes a full run).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_throughput.py"
+ROWS = ["spaCy NER-only floor (same model and pipes)", "geomap end-to-end (offline)", "ratio geomap / floor",
+        "peak RSS", "cold start to first result", "geomap at N = 20 documents", "geomap at N = 40 documents"]
+UNITS = {"ratio geomap / floor": "", "peak RSS": "MB", "cold start to first result": "s"}
+
+
+def test_bench_quick_prints_table_of_positive_figures(full_gazetteer_path, tmp_path):
+    out = tmp_path / "figures.json"
+    done = subprocess.run([sys.executable, str(BENCH), "--quick", "--gazetteer", str(full_gazetteer_path),
+                           "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert re.match(r"geomap throughput: 40 documents, [\d,]+ characters, [\d,]+ mentions; ", lines[0])
+    assert "tok2vec" in lines[1] and "ner" in lines[1] and "load average" in lines[1]
+    header, rule, *rows = lines[3:]
+    assert [c.strip() for c in header.strip("|").split("|")] == ["measure", "value", "unit"]
+    assert set(rule) <= set("|-:")
+    table = {}
+    for row in rows:
+        name, value, unit = (c.strip() for c in row.strip("|").split("|"))
+        table[name] = (float(value), unit)
+    assert list(table) == ROWS
+    for name, (value, unit) in table.items():
+        assert value > 0, name
+        assert unit == UNITS.get(name, "docs/s"), name
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["documents"] == 40 and figures["mentions"] > 0
+    assert abs(figures["ratio"] - figures["geomap_docs_s"] / figures["floor_docs_s"]) < 1e-9
