@@ -665,6 +665,7 @@ def _result_files(path: Path) -> list[Path]:
 def iter_results(path: str | os.PathLike) -> Iterator[DocumentResult]:
     """Document results from ``geomap extract --format jsonl`` output or a ``--engine dask`` folder,
     one at a time (see :func:`load_results`)."""
+    shared: dict = {}  # equal places, provenance and labels become one object (see from_dict)
     for file in _result_files(Path(path)):
         with open(file, encoding="utf-8") as stream:
             if file.suffix.lower() == ".json":
@@ -674,7 +675,7 @@ def iter_results(path: str | os.PathLike) -> Iterator[DocumentResult]:
                 if not line.strip():
                     continue
                 try:
-                    yield DocumentResult.from_dict(json.loads(line))
+                    yield DocumentResult.from_dict(json.loads(line), shared=shared)
                 except (ValueError, KeyError, TypeError) as e:
                     raise InputError(f"{file}:{number}: not a document of geomap's JSON output "
                                      f"({type(e).__name__}: {e})") from e

@@ -199,8 +199,8 @@ class DocumentResult:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, reasons: dict[tuple[int, int], str] | None = None
-                  ) -> DocumentResult:
+    def from_dict(cls, data: dict[str, Any], *, reasons: dict[tuple[int, int], str] | None = None,
+                  shared: dict | None = None) -> DocumentResult:
         """Rebuild a document result from its object in the JSON contract (:meth:`to_dict`).
 
         The contract leaves out the document text, the sentence offsets and the gazetteer keys,
@@ -218,6 +218,11 @@ class DocumentResult:
             ``(start, end) -> reason`` of this document's unresolved mentions (the ``unresolved``
             list of the JSON form); without it an unresolved mention's reason is
             ``"unresolved"``.
+        shared : dict, optional
+            A cache kept across calls (start with ``{}``): equal places, provenance records and
+            short strings then become one object each, and a sentence is stored once per
+            document, so a million mentions take a fraction of the memory. Shared provenance
+            dicts must not be modified.
 
         Returns
         -------
@@ -233,11 +238,16 @@ class DocumentResult:
         resolutions = []
         items = data["mentions"]
         starts = _sentence_starts(items)
+        one = (lambda value: value) if shared is None else (lambda value: shared.setdefault(value, value))
+        sentences: dict[str, str] = {}
         for item, sentence_start in zip(items, starts):
             text, start, end, sentence = item["text"], int(item["start"]), int(item["end"]), item["sentence"]
-            mention = Mention(text=text, start=start, end=end, sentence=sentence, sentence_start=sentence_start,
-                              label=item.get("label", ""))
+            mention = Mention(text=one(text), start=start, end=end, sentence=sentences.setdefault(sentence, sentence),
+                              sentence_start=sentence_start, label=one(item.get("label", "")))
             provenance = item.get("provenance")
+            if shared is not None and isinstance(provenance, dict):
+                import json
+                provenance = shared.setdefault(json.dumps(provenance, sort_keys=True), provenance)
             candidates = provenance.get("candidates", 0) if isinstance(provenance, dict) else 0
             place_data = item.get("place")
             if place_data is None:
@@ -250,6 +260,7 @@ class DocumentResult:
                           feature_class=place_data.get("feature_class") or "", feature_code=place_data.get(
                               "feature_code") or "", geonameid=place_data.get("geonameid"),
                           population=place_data.get("population"), source=place_data.get("source") or "geonames")
+            place = one(place)  # frozen and hashable: equal places become one object
             resolutions.append(Resolution(mention, place, float(place_data.get("confidence") or 0.0), None,
                                           candidates or 0, item.get("role", "literal"), provenance))
         return cls(document, tuple(resolutions))
@@ -316,7 +327,8 @@ class GeoparseResult:
         reasons: dict[str, dict[tuple[int, int], str]] = {}
         for item in data.get("unresolved") or ():
             reasons.setdefault(str(item["document"]), {})[(int(item["start"]), int(item["end"]))] = item["reason"]
-        return cls(tuple(DocumentResult.from_dict(d, reasons=reasons.get(str(d["id"])))
+        shared: dict = {}
+        return cls(tuple(DocumentResult.from_dict(d, reasons=reasons.get(str(d["id"])), shared=shared)
                          for d in data["documents"]))
 
 
