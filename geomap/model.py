@@ -247,7 +247,7 @@ class DocumentResult:
             provenance = item.get("provenance")
             if shared is not None and isinstance(provenance, dict):
                 import json
-                provenance = shared.setdefault(json.dumps(provenance, sort_keys=True), provenance)
+                provenance = shared.setdefault(("provenance", json.dumps(provenance, sort_keys=True)), provenance)
             candidates = provenance.get("candidates", 0) if isinstance(provenance, dict) else 0
             place_data = item.get("place")
             if place_data is None:
