@@ -155,6 +155,8 @@ GENERIC_WORDS = frozenset({
 # Organisations named after a place without being about it.
 _INSTITUTION_WORDS = frozenset({"university", "college", "school", "hospital", "institute", "academy", "club",
                                 "fc", "united", "city", "times", "post", "herald", "tribune", "journal"})
+# A name ending in an abbreviation's stop: "U.S.", "D.C.", "St.".
+_ABBREVIATION_END = re.compile(r"(?:\b[A-Za-z]\.){2,}$|\b(?:St|Mt|Ft|Pt|Jr|Sr)\.$")
 # Tokens such as "U.S." or "U.K." that spaCy keeps whole.
 _ABBREVIATION = re.compile(r"(?:[A-Za-z]\.){2,}")
 # Entities whose tokens the gazetteer matcher leaves alone in normal text.
@@ -277,6 +279,7 @@ class Recognizer:
                  and (lower_text or not ent.text.islower())]
         if self.names:
             spans = self._with_gazetteer_matches(doc, spans, tokens)
+        seen: set[tuple[int, int]] = set()
         for ent, label in spans:
             text, start = ent.text, ent.start_char
             article = _LEADING_ARTICLE.match(text)
@@ -286,8 +289,13 @@ class Recognizer:
             if possessive and len(text) > possessive.end() - possessive.start() + 1:
                 text = text[:possessive.start()]
             text = text.rstrip(" ,;:")
-            if not text or not any(ch.isalpha() for ch in text):
-                continue
+            # A sentence's full stop glued to its last name ("near Donetsk."), but not the
+            # stop of an abbreviation ("the U.S.", "Washington, D.C.").
+            if text.endswith(".") and not _ABBREVIATION_END.search(text):
+                text = text[:-1]
+            if not text or not any(ch.isalpha() for ch in text) or (start, start + len(text)) in seen:
+                continue                     # one mention per span ("The White House": ORG and GAZ)
+            seen.add((start, start + len(text)))
             sent = ent.sent
             sentence = sent.text
             lead = len(sentence) - len(sentence.lstrip())

@@ -54,8 +54,11 @@ _LOCATIVE_MIN_POPULATION = 1000
 _HYPHENS = re.compile(r"\s*[-‐‑–—]\s*")
 _NEXT_WORD = re.compile(r"[ \t]+([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
 _PREV_WORD = re.compile(r"\b([A-Z][a-z]+)[ \t]+$")
-_LOCATIVE = re.compile(r"\b(?:in|at|from|near|into|across|outside|inside|around|throughout|via|towards?|"
-                       r"between|through|reached|visited|entered)\s+(?:the\s+)?$", re.IGNORECASE)
+_LOCATIVE = re.compile(r"(?:\b(?:in|at|from|near|into|across|outside|inside|around|throughout|via|towards?|"
+                       r"between|through|reached|visited|entered)|(?<!according )(?<!thanks )(?<!due )(?<!next )"
+                       r"(?<!close )(?<!up )\bto)\s+(?:the\s+)?$", re.IGNORECASE)
+# A name right after another place name in a list: "Tehran, Isfahan and Shiraz".
+_LISTED_AFTER = re.compile(r"\b([A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+)?)[ \t]*(?:,|[ \t]and|[ \t]or)[ \t]+$")
 # Words that follow a place at the head of an organisation's name ("the U.S. Army", "the
 # California Department of Public Health"), where a capitalised neighbour is no person's name.
 _ORGANISATION_WORDS = frozenset(
@@ -395,8 +398,8 @@ class Resolver:
         part is a strong place; "north west London" → London when leading direction words are
         all that stands before a name. Otherwise the mention is returned unchanged.
         """
-        if self.candidates(mention.text) or self.demonym_of(mention.text):
-            return [mention]
+        if mention.label == "PERSON" or self.candidates(mention.text) or self.demonym_of(mention.text):
+            return [mention]                 # "Michael Jordan" is no run of places
         words = [(m.start(), m.end()) for m in re.finditer(r"[^\s\-‐‑–—]+", mention.text)]
         if len(words) < 2:
             return [mention]
@@ -441,7 +444,7 @@ class Resolver:
         # "Ararat Mirzoyan", "Jordan Vale": a capitalised unknown word next to the span
         # makes it part of a person's or organisation's name.
         after = _NEXT_WORD.match(text, mention.end)
-        if after and not self.gazetteer.lookup(after.group(1)) and after.group(1).lower() not in _ORGANISATION_WORDS:
+        if after and not self._placey(after.group(1)) and after.group(1).lower() not in _ORGANISATION_WORDS:
             return []
         before = _PREV_WORD.search(text, max(0, mention.start - 40), mention.start)
         if before and not self.gazetteer.lookup(before.group(1)):
@@ -452,10 +455,18 @@ class Resolver:
             return [f"{mention.label.lower()}:strong-place"]
         if mention.label == "GAZ":
             return ["gazetteer-match"]       # the matcher proposes only prominent names
-        if _LOCATIVE.search(text, max(0, mention.start - 30), mention.start) and \
-                (best.population or 0) >= _LOCATIVE_MIN_POPULATION and not re.fullmatch(r"[A-Z]{2,4}", mention.text):
-            return [f"{mention.label.lower()}:locative"]
+        if (best.population or 0) >= _LOCATIVE_MIN_POPULATION and not re.fullmatch(r"[A-Z]{2,4}", mention.text):
+            if _LOCATIVE.search(text, max(0, mention.start - 30), mention.start):
+                return [f"{mention.label.lower()}:locative"]
+            listed = _LISTED_AFTER.search(text, max(0, mention.start - 60), mention.start)
+            if listed and self._placey(listed.group(1)):
+                return [f"{mention.label.lower()}:listed-with-place"]   # "from Tehran to Isfahan and Shiraz"
         return []
+
+    def _placey(self, word: str) -> bool:
+        """Whether a capitalised word is a prominent place name (strong, or ≥ 100,000 people),
+        rather than a surname that some hamlet also bears ("Hilton", "Irving")."""
+        return any(is_strong(c.place) or (c.place.population or 0) >= 100_000 for c in self.candidates(word))
 
     @staticmethod
     def _unknown_place_cue(document: Document, mention: Mention) -> bool:

@@ -164,3 +164,25 @@ def test_case(geoparser, case_id):
         assert any(name in u for u in unresolved), unresolved
     if case.get("no_brackets"):
         assert not any(ch in r.mention.text for r in result.resolutions for ch in "()[]{}")
+
+
+# Found by a fresh user trying geomap (person names, a glued full stop, lists of cities).
+USER_CASES = {
+    "michael-jordan": ("Michael Jordan visited Chicago.", {"Chicago"}),
+    "paris-hilton": ("Paris Hilton flew to Los Angeles.", {"Los Angeles"}),
+    "full-stop": ("Fighting near Bakhmut and Donetsk.", {"Bakhmut", "Donetsk"}),
+    "list": ("Protests spread from Tehran to Isfahan and Shiraz.", {"Tehran", "Isfahan", "Shiraz"}),
+}
+
+
+@pytest.mark.parametrize("case_id", sorted(USER_CASES))
+def test_user_case_mentions(geoparser, case_id):
+    text, expected = USER_CASES[case_id]
+    result = geoparser.parse([Document(case_id, text)])
+    assert {r.mention.text for r in result.resolutions if r.place is not None} == expected
+    assert len({(r.mention.start, r.mention.end) for r in result.resolutions}) == len(result.resolutions)
+
+
+def test_user_case_one_mention_per_span(geoparser):
+    result = geoparser.parse([Document("wh", "The White House said so.")])
+    assert [(r.mention.text, r.place.name) for r in result.resolutions] == [("White House", "White House")]
