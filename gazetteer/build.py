@@ -379,6 +379,12 @@ def prepare_folder(path: Path) -> None:
         raise GazetteerError(f"cannot create the gazetteer folder {str(path.parent)!r}: {e}") from e
 
 
+def _is_sqlite(path: Path) -> bool:
+    """Whether a file starts with SQLite's header (a gazetteer, perhaps an old or broken one)."""
+    with open(path, "rb") as fh:
+        return fh.read(16) == b"SQLite format 3\x00"
+
+
 def build_gazetteer(path: str | Path, *, progress: bool = True, force: bool = False,
                     records: Iterable[dict[str, Any]] | None = None) -> Path:
     """Build the gazetteer at ``path`` unless a current one is already there.
@@ -411,6 +417,9 @@ def build_gazetteer(path: str | Path, *, progress: bool = True, force: bool = Fa
         If a source is missing or the folder is not writable.
     """
     path = Path(path)
+    if not force and path.is_file() and path.stat().st_size and not _is_sqlite(path):
+        raise GazetteerError(f"{str(path)!r} exists and is not a gazetteer (nor any SQLite file); "
+                             "refusing to overwrite it — choose another path, or pass --force")
     prepare_folder(path)
     with lock_for(path):
         if not force and records is None and needs_rebuild(path) is None:

@@ -12,6 +12,7 @@ One file holds four tables:
 from __future__ import annotations
 
 import json
+import shlex
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -138,9 +139,10 @@ class Gazetteer:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        build = f"geomap gazetteer build --gazetteer {shlex.quote(str(self.path))}"
         if not self.path.is_file():
             raise GazetteerNotBuiltError(
-                f"no gazetteer at {str(self.path)!r}; build one with 'geomap gazetteer build' "
+                f"no gazetteer at {str(self.path)!r}; build one with '{build}' "
                 "or point --gazetteer / GEOMAP_GAZETTEER at an existing file")
         self._local = threading.local()
         self._cache: dict[str, list[Candidate]] = {}      # by normalised name
@@ -150,12 +152,12 @@ class Gazetteer:
             self.meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as e:
             raise GazetteerCorruptError(
-                f"{str(self.path)!r} is not a readable gazetteer ({e}); delete it and run "
-                "'geomap gazetteer build' to rebuild it") from e
+                f"{str(self.path)!r} is not a readable gazetteer ({e}); check the path, or rebuild it "
+                f"with '{build} --force'") from e
         if self.meta.get("schema_version") != SCHEMA_VERSION or self.meta.get("complete") != "1":
             raise GazetteerCorruptError(
                 f"{str(self.path)!r} has gazetteer schema {self.meta.get('schema_version')!r}, "
-                f"this geomap needs {SCHEMA_VERSION!r}; run 'geomap gazetteer build' to rebuild it")
+                f"this geomap needs {SCHEMA_VERSION!r}; rebuild it with '{build} --force'")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

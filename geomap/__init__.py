@@ -49,3 +49,8 @@ def __getattr__(name: str):
     if module is None:
         raise AttributeError(f"module 'geomap' has no attribute {name!r}")
     return getattr(import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    """The public API, so that tab completion lists the lazily imported names too."""
+    return sorted(set(globals()) | set(__all__))

@@ -120,6 +120,9 @@ class Geoparser:
         GeoparseResult
             One :class:`~geomap.model.DocumentResult` per document, in input order.
         """
+        if isinstance(documents, (str, bytes, Document)):
+            raise InputError("Geoparser.parse takes an iterable of Documents; for one string use "
+                             "Geoparser.parse_text(text), for one Document parse([document])")
         return GeoparseResult(tuple(self.iter_parse(documents)))
 
     def iter_parse(self, documents: Iterable[Document]) -> Iterator[DocumentResult]:
@@ -196,7 +199,14 @@ def geoparse(texts: str | Document | Sequence[str | Document], *, model: str | N
     GeoparseResult
         ``result.to_dict()`` is the JSON contract of ``geomap extract``.
     """
+    if isinstance(texts, (bytes, bytearray)) or texts is None or isinstance(texts, (int, float)):
+        raise InputError(f"geoparse takes a str, a Document or a sequence of them, got {type(texts).__name__}"
+                         + ("; decode bytes first, e.g. data.decode('utf-8')" if isinstance(texts, (bytes, bytearray))
+                            else ""))
     items = [texts] if isinstance(texts, (str, Document)) else list(texts)
+    bad = [item for item in items if not isinstance(item, (str, Document))]
+    if bad:
+        raise InputError(f"geoparse takes strings or Documents, got {type(bad[0]).__name__}")
     documents = [item if isinstance(item, Document) else
                  document_from_text(item, id="doc" if len(items) == 1 else f"doc-{n}")
                  for n, item in enumerate(items, 1)]
@@ -314,6 +324,8 @@ def geoparse_paths(paths: Iterable[str | os.PathLike], *, model: str | None = No
     ``workers`` > 1 parses in that many processes (:func:`geomap.engine.iter_parse`), with the
     same results in the same order.
     """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]              # one path, not the characters of its name
     documents, skipped = read_documents(paths, encoding=encoding, fields=fields, glob=glob)
     if not documents:
         return GeoparseResult((), tuple(skipped))

@@ -201,6 +201,16 @@ def _fallback_config() -> dict:
             "fallback_below": opts.get("fallback_below", 0.0)}
 
 
+def _writable(param, value):
+    """Check an output path before any work: its folder must exist (a usage error otherwise)."""
+    if value is None or str(value) == "-":
+        return value
+    folder = Path(value).expanduser().parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"the folder {str(folder)!r} does not exist", param=param)
+    return value
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     prefix = "warning" if issubclass(category, GeomapWarning) else category.__name__
     click.echo(f"{prefix}: {message}", err=True)
@@ -397,7 +407,8 @@ def main(verbose: int) -> None:
 @_FROM
 @_WORKERS
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="map.html",
-              show_default=True, help="HTML file to write.")
+              show_default=True, callback=lambda ctx, param, value: _writable(param, value),
+              help="HTML file to write.")
 @click.option("--title", help="Map title (default: counts of documents, mentions and places).")
 @click.option("--tiles", help="Add a tile layer by folium name, e.g. OpenStreetMap (needs the network "
                               "when viewed). Default: none, the map is fully offline.")
@@ -466,6 +477,7 @@ def map_command(inputs, output, title, tiles, cdn, png, gazetteer_path, model, e
               show_default=True, help="json: one object for the run; jsonl: one document object per line; "
                                       "geojson: one Point feature per place (RFC 7946); csv: one row per mention.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=str), default="-",
+              callback=lambda ctx, param, value: _writable(param, value),
               show_default=True, help="File to write (- for stdout).")
 @_GAZETTEER
 @_MODEL

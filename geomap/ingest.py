@@ -85,6 +85,12 @@ class Fields:
 _DEFAULT_FIELDS = Fields()
 
 
+# Byte order marks of the encodings whose text holds NUL bytes (UTF-32 first: its LE mark
+# begins with UTF-16's).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
 def decode_bytes(data: bytes, source: str, *, encoding: str | None = None, html: bool = False) -> str:
     """Decode the bytes of a text file.
 
@@ -120,6 +126,12 @@ def decode_bytes(data: bytes, source: str, *, encoding: str | None = None, html:
         except (LookupError, UnicodeDecodeError) as e:
             raise InputError(f"{source}: cannot decode as {encoding!r}: {e}") from e
     else:
+        bom = next((name for mark, name in _BOMS if data.startswith(mark)), None)
+        if bom is not None:          # UTF-16/32 text is full of NUL bytes: its BOM says what it is
+            try:
+                return data.decode(bom).lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+            except UnicodeDecodeError as e:
+                raise InputError(f"{source}: starts with a {bom} byte order mark but cannot be decoded: {e}") from e
         if b"\x00" in data[:_SNIFF_BYTES]:
             raise InputError(f"{source}: binary file (contains NUL bytes), not a text file")
         try:

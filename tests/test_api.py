@@ -105,3 +105,25 @@ def test_api_read_documents_without_geoparsing(tmp_path):
     assert [d.id for d in documents] == ["x"]
     assert skipped == [(f"{tmp_path / 'a.jsonl'}:2",
                         "no field 'text' (fields: 'oops'); name the text field with --text-field")]
+
+
+def test_api_guards_against_wrong_argument_types(tmp_path):
+    import geomap
+    from geomap.api import Geoparser
+    from geomap.exc import InputError
+    with pytest.raises(InputError, match="decode bytes first"):
+        geomap.geoparse(b"Talks in Baku.")
+    with pytest.raises(InputError):
+        geomap.geoparse(None)
+    with pytest.raises(InputError, match="parse_text"):
+        Geoparser.parse(object.__new__(Geoparser), "Talks in Baku.")
+    assert {"geoparse", "render_map", "Geoparser"} <= set(dir(geomap))
+
+
+@pytest.mark.model
+def test_api_geoparse_paths_takes_one_path(full_gazetteer_path, tmp_path):
+    import geomap
+    path = tmp_path / "one.txt"
+    path.write_text("Officials in Tbilisi met.", encoding="utf-8")
+    result = geomap.geoparse_paths(str(path), gazetteer=full_gazetteer_path, offline=True)
+    assert [d.document.id for d in result.documents] == ["one"] and not result.skipped

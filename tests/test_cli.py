@@ -155,3 +155,8 @@ def test_cli_gazetteer_lookup_json(run):
     assert result.exit_code == 0
     best = json.loads(result.stdout)[0]
     assert (best["name"], best["country_code"], best["geonameid"]) == ("Baku", "AZ", 587084)
+
+
+def test_cli_output_in_a_missing_folder_is_a_usage_error_before_any_work(tmp_path):
+    result = CliRunner().invoke(main, ["map", str(SEED), "-o", str(tmp_path / "nowhere" / "map.html")])
+    assert result.exit_code == 2 and "does not exist" in result.output

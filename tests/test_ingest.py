@@ -290,3 +290,11 @@ def test_ingest_same_names_in_two_folders_stay_two_documents(tmp_path):
         (tmp_path / sub / "article.txt").write_text(f"Baku {sub}.", encoding="utf-8")
     docs, _ = read_inputs([tmp_path / "x", tmp_path / "y"])
     assert [(d.id, d.text) for d in docs] == [("article", "Baku x."), ("article-2", "Baku y.")]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_ingest_utf16_and_utf32_with_bom(tmp_path, encoding):
+    path = tmp_path / "wide.txt"
+    path.write_bytes("Talks in Bakı.\r\nThen Yerevan.".encode(encoding))   # Python writes the BOM
+    (doc,) = read_path(path)
+    assert doc.text == "Talks in Bakı.\nThen Yerevan."

@@ -120,3 +120,14 @@ def test_build_concurrent_processes_do_not_corrupt(tmp_path):
         t.join()
     assert errors == []
     assert [c.place.name for c in Gazetteer(target).lookup("Yerevan")] == ["Yerevan"]
+
+
+def test_build_refuses_to_overwrite_a_file_that_is_not_a_gazetteer(tmp_path):
+    from gazetteer import GazetteerError
+    article = tmp_path / "article.txt"
+    article.write_text("Talks resumed in Baku.", encoding="utf-8")
+    with pytest.raises(GazetteerError, match="refusing to overwrite"):
+        build_gazetteer(article, records=tiny_records(), progress=False)
+    assert article.read_text(encoding="utf-8") == "Talks resumed in Baku."
+    build_gazetteer(article, records=tiny_records(), progress=False, force=True)
+    assert Gazetteer(article).lookup("Baku")
