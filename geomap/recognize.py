@@ -179,7 +179,7 @@ class _Tokens:
     (without a Token object per token): is_alpha, sentence starts, start and end offsets
     (code points into ``doc.text``), and whether the text is mostly upper or lower case."""
 
-    __slots__ = ("alpha", "sent_start", "starts", "ends", "upper_text", "lower_text")
+    __slots__ = ("alpha", "sent_start", "starts", "ends", "upper_text", "lower_text", "title_text")
 
     def __init__(self, doc):
         from spacy.attrs import IDX, IS_ALPHA, IS_LOWER, IS_UPPER, LENGTH, SENT_START
@@ -193,6 +193,13 @@ class _Tokens:
         n_alpha = sum(self.alpha)
         self.upper_text = bool(n_alpha) and sum(u for a, u in zip(alpha, upper) if a) / n_alpha > 0.6
         self.lower_text = bool(n_alpha) and sum(lo for a, lo in zip(alpha, lower) if a) / n_alpha > 0.95
+        # Title Case: most words of three letters or more start with a capital (short words such
+        # as "of" and "in" stay lower case in headline style).
+        doc_text = doc.text  # Doc.text joins every token again on each call: read it once
+        long_words = [text for text in (doc_text[s:e] for a, s, e in zip(alpha, starts, self.ends) if a)
+                      if len(text) > 3]
+        self.title_text = (not self.upper_text and len(long_words) >= 6
+                           and sum(w[0].isupper() for w in long_words) / len(long_words) > 0.75)
 
 
 def _casing(text: str) -> str:
@@ -315,7 +322,7 @@ class Recognizer:
         """
         tokens = tokens or _Tokens(doc)
         upper_text, lower_text = tokens.upper_text, tokens.lower_text
-        unreliable = upper_text or lower_text
+        unreliable = upper_text or lower_text or tokens.title_text
         blocked = set()
         # Organisation names often hold a place ("the U.S. Centers for Disease Control", "the
         # California Department of Public Health"): strong names inside them are mentions too.
@@ -431,7 +438,9 @@ class Recognizer:
             # Only in lower-case text, and only strong names: "nice cafes" is not Nice.
             return lower_text and strong
         if casing == "upper":
-            return strong or not single
+            # In ALL-CAPS copy every prominent name is written so; in normal text an upper-case
+            # word is an acronym unless it is a strong place ("UK", "UAE").
+            return upper_text or strong or not single
         if casing != "title":
             return False
         if single and span[0].is_sent_start and not strong:

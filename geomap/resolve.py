@@ -57,6 +57,7 @@ _PREV_WORD = re.compile(r"\b([A-Z][a-z]+)[ \t]+$")
 _LOCATIVE = re.compile(r"(?:\b(?:in|at|from|near|into|across|outside|inside|around|throughout|via|towards?|"
                        r"between|through|reached|visited|entered)|(?<!according )(?<!thanks )(?<!due )(?<!next )"
                        r"(?<!close )(?<!up )\bto)\s+(?:the\s+)?$", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]{4,}")   # words of four letters or more: "of", "in", "and" stay lower case
 # A name right after another place name in a list: "Tehran, Isfahan and Shiraz".
 _LISTED_AFTER = re.compile(r"\b([A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+)?)[ \t]*(?:,|[ \t]and|[ \t]or)[ \t]+$")
 # Words that follow a place at the head of an organisation's name ("the U.S. Army", "the
@@ -210,6 +211,7 @@ class Resolver:
         self.gazetteer = gazetteer
         self.fallback = fallback
         self.fallback_below = fallback_below
+        self._casing_cache: list = [None, False]   # (last document text, is it Title Case)
 
     # -- candidates --------------------------------------------------------------------------
 
@@ -441,6 +443,10 @@ class Resolver:
             return []
         text = document.text
         best = ranked[0].candidate.place
+        if self._title_case(text):
+            # Every word is capitalised: neighbours say nothing about names; only the gazetteer does.
+            if is_strong(best) or mention.label == "GAZ":
+                return [f"{mention.label.lower()}:title-case-text"]
         # "Ararat Mirzoyan", "Jordan Vale": a capitalised unknown word next to the span
         # makes it part of a person's or organisation's name.
         after = _NEXT_WORD.match(text, mention.end)
@@ -462,6 +468,15 @@ class Resolver:
             if listed and self._placey(listed.group(1)):
                 return [f"{mention.label.lower()}:listed-with-place"]   # "from Tehran to Isfahan and Shiraz"
         return []
+
+    def _title_case(self, text: str) -> bool:
+        """Whether most words of a text start with a capital (a Title-Case headline or text)."""
+        cached = self._casing_cache
+        if cached[0] is not text:
+            words = _WORD.findall(text[:20_000])
+            capitalised = sum(1 for w in words if w[0].isupper() and not w.isupper())
+            cached[0], cached[1] = text, len(words) >= 6 and capitalised / len(words) > 0.75
+        return cached[1]
 
     def _placey(self, word: str) -> bool:
         """Whether a capitalised word is a prominent place name (strong, or ≥ 100,000 people),

@@ -186,3 +186,9 @@ def test_user_case_mentions(geoparser, case_id):
 def test_user_case_one_mention_per_span(geoparser):
     result = geoparser.parse([Document("wh", "The White House said so.")])
     assert [(r.mention.text, r.place.name) for r in result.resolutions] == [("White House", "White House")]
+
+
+def test_user_case_title_case_headline(geoparser):
+    text = "Protesters Gather In Yerevan And Tbilisi As Talks With Baku Stall"
+    result = geoparser.parse([Document("headline", text)])
+    assert {r.mention.text for r in result.resolutions if r.place is not None} >= {"Yerevan", "Tbilisi", "Baku"}
