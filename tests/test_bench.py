@@ -14,8 +14,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_throughput.py"
 ROWS = ["spaCy NER-only floor (same model and pipes)", "geomap end-to-end (offline)", "ratio geomap / floor",
-        "peak RSS (one process, 40 docs)", "cold start to first result", "geomap at N = 20 documents", "geomap at N = 40 documents"]
-UNITS = {"ratio geomap / floor": "", "peak RSS (one process, 40 docs)": "MB", "cold start to first result": "s"}
+        "peak RSS (one process, N docs)", "cold start to first result", "geomap at N = 20 documents", "geomap at N = 40 documents"]
+UNITS = {"ratio geomap / floor": "", "peak RSS (one process, N docs)": "MB", "cold start to first result": "s"}
 
 
 def test_bench_quick_prints_table_of_positive_figures(full_gazetteer_path, tmp_path):
@@ -32,6 +32,7 @@ def test_bench_quick_prints_table_of_positive_figures(full_gazetteer_path, tmp_p
     table = {}
     for row in rows:
         name, value, unit = (c.strip() for c in row.strip("|").split("|"))
+        name = re.sub(r"one process, (20|40) docs", "one process, N docs", name)  # the largest of the runs
         table[name] = (float(value), unit)
     assert list(table) == ROWS
     for name, (value, unit) in table.items():
