@@ -47,6 +47,10 @@ _KIND_PENALTY = {"official": 0.0, "short": 0.0, "abbreviation": 0.0, "historic":
 _CONTEXT_COUNTRY_BONUS = 25.0
 _CONTEXT_ADMIN1_BONUS = 15.0
 _QUALIFIER_BONUS = 50.0
+# Spatial coherence: a candidate this close to a place the document clearly names (km) gains
+# this many points (Paris next to Dallas is Paris, Texas, even across an unmentioned border).
+_NEAR_KM = 300.0
+_NEAR_BONUS = 12.0
 # The least population for a non-strong place proposed by a conditional label with a
 # locative preposition in front ("in Cirencester").
 _LOCATIVE_MIN_POPULATION = 1000
@@ -157,6 +161,13 @@ class _Context:
     admin1: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     qualifiers: dict[int, frozenset[tuple[str, str | None]]] = field(default_factory=dict)
     skip: set[int] = field(default_factory=set)
+    # Points (lat, lon) of the places the document clearly names, by the normalised name.
+    points: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+
+    def points_around(self, name: str) -> list[tuple[float, float]]:
+        """Points of the places the document's *other* names clearly refer to."""
+        own = normalize_name(name)
+        return [p for key, pts in self.points.items() if key != own for p in pts]
 
     def around(self, name: str) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
         """Countries and divisions named by the document's *other* names, so that a name's
@@ -184,6 +195,14 @@ def _confidence_features(ranked: list[ScoredCandidate], mention: Mention, rules:
             float(place.feature_code == "ADM1"), float(place.source == "curated"),
             float(mention.label in CONDITIONAL_LABELS), float(any(r.startswith("context") for r in rules)),
             float("qualifier" in rules)]
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km between two WGS84 points in degrees."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _has_coordinates(place: GazetteerPlace) -> bool:
@@ -226,7 +245,8 @@ class Resolver:
 
     def rank(self, name: str, countries: frozenset[str] = frozenset(), *,
              admin1: frozenset[tuple[str, str]] = frozenset(),
-             qualifier: frozenset[tuple[str, str | None]] = frozenset()) -> list[ScoredCandidate]:
+             qualifier: frozenset[tuple[str, str | None]] = frozenset(),
+             near: Sequence[tuple[float, float]] = ()) -> list[ScoredCandidate]:
         """Candidates for ``name``, best first.
 
         Parameters
@@ -236,6 +256,9 @@ class Resolver:
             ISO alpha-2 codes of countries the document mentions (context bonus).
         admin1 : frozenset of (country_code, admin1_code)
             First-level divisions the document mentions (context bonus).
+        near : sequence of (lat, lon)
+            Points of places the document clearly names (capitals, divisions, landmarks): a
+            candidate within :data:`_NEAR_KM` of one gains a spatial-coherence bonus.
         qualifier : frozenset of (country_code, admin1_code or None)
             What a qualifier written right after the name may mean ("Paris, TX" →
             {("US", "TX")}; "Athens, Georgia" → {("GE", None), ("US", "GA")}).
@@ -265,6 +288,11 @@ class Resolver:
                 if in_admin1:
                     score += _CONTEXT_ADMIN1_BONUS
                     rules.append("context:admin1")
+            if near and code not in countries and not place.feature_code.startswith("PCL") \
+                    and _has_coordinates(place) and any(
+                    _km(place.lat, place.lon, lat, lon) <= _NEAR_KM for lat, lon in near):
+                score += _NEAR_BONUS
+                rules.append("context:nearby")
             scored.append(ScoredCandidate(cand, score, tuple(rules)))
         scored.sort(key=lambda s: (-s.score, -(s.candidate.place.population or 0), s.candidate.place.id))
         return scored
@@ -329,6 +357,9 @@ class Resolver:
                 best = ranked[0].candidate.place
                 if best.country_code and is_strong(best):
                     context.countries.setdefault(best.country_code, set()).add(own)
+                if (is_strong(best) and not best.feature_code.startswith("PCL") and best.feature_class != "L"
+                        and _has_coordinates(best)):
+                    context.points.setdefault(own, []).append((best.lat, best.lon))
                 if best.country_code and best.admin1 and (is_strong(best) or (best.population or 0) >= 10_000):
                     context.admin1.setdefault((best.country_code, best.admin1), set()).add(own)
             elif not ranked:
@@ -355,7 +386,8 @@ class Resolver:
     def _resolve_one(self, document: Document, mention: Mention, context: _Context,
                      qualifier: frozenset[tuple[str, str | None]]) -> Resolution | None:
         countries, admin1 = context.around(mention.text)
-        ranked = self.rank(mention.text, countries, admin1=admin1, qualifier=qualifier)
+        ranked = self.rank(mention.text, countries, admin1=admin1, qualifier=qualifier,
+                           near=context.points_around(mention.text))
         if not ranked:
             demonym = self.demonym_of(mention.text)
             if demonym is not None and _has_coordinates(demonym.place):

@@ -68,6 +68,8 @@ def tiny_records():
         _record("geonames:4180386", "Athens", 33.96095, -83.37794, "P", "PPL", "US", 127064, admin1="GA"),
         _record("geonames:4180439", "Atlanta", 33.749, -84.38798, "P", "PPLA", "US", 498044, admin1="GA"),
         _record("geonames:2653941", "Cirencester", 51.71227, -1.96861, "P", "PPL", "GB", 19076, admin1="ENG"),
+        _record("geonames:616629", "Armavir", 40.15446, 44.03815, "P", "PPL", "AM", 29319, admin1="03"),
+        _record("geonames:582182", "Armavir", 44.9892, 41.1234, "P", "PPL", "RU", 190709, admin1="38"),
     ]
 
 

@@ -174,3 +174,11 @@ def test_resolve_qualifier_itself_read_in_the_light_of_its_city(tiny_gazetteer):
     (georgia,) = [r for r in resolve(tiny_gazetteer, "Tbilisi, Georgia, voted.", ("Tbilisi", "GPE"), ("Georgia", "GPE"))
                   if r.mention.text == "Georgia"]
     assert georgia.place.key == "ne:GE"
+
+
+def test_resolve_spatial_coherence_favours_the_namesake_near_the_documents_places(tiny_gazetteer):
+    resolver = Resolver(tiny_gazetteer)
+    assert resolver.rank("Armavir")[0].candidate.place.country_code == "RU"          # the bigger town
+    near_yerevan = resolver.rank("Armavir", near=[(40.1811, 44.5136)])
+    assert near_yerevan[0].candidate.place.country_code == "AM"
+    assert "context:nearby" in near_yerevan[0].rules
