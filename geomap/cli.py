@@ -443,6 +443,8 @@ def map_command(inputs, output, title, tiles, cdn, png, gazetteer_path, model, e
     from .render import save_map, save_png
     result = _map_result(inputs, model, gazetteer_path, encoding)
     try:
+        if title is None and len(result.documents) == 1:
+            title = result.documents[0].document.title   # one article: its headline
         fmap = api.render_map(result, gazetteer=gazetteer_path, title=title, tiles=tiles, cdn=cdn)
         save_map(fmap, output)
     except GeomapError as e:

@@ -91,6 +91,17 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
+def headline(text: str) -> str | None:
+    """The first line of a text when it reads as a headline (the seed article's "Putin, Aliyev
+    confirm efforts on peace in South Caucasus"): followed by more text, at most 200 characters,
+    without a sentence's closing full stop. None otherwise."""
+    first, _, rest = text.strip().partition("\n")
+    first = first.strip()
+    if not rest.strip() or not first or len(first) > 200 or first.endswith((".", ":", ";", ",")):
+        return None
+    return first
+
+
 def decode_bytes(data: bytes, source: str, *, encoding: str | None = None, html: bool = False) -> str:
     """Decode the bytes of a text file.
 
@@ -416,7 +427,7 @@ def _path_items(path: str | Path, encoding: str | None, fields: Fields) -> Itera
         yield html_to_document(text, id=path.stem, source=str(path))
         return
     else:
-        yield Document(id=path.stem, text=text, source=str(path))
+        yield Document(id=path.stem, text=text, source=str(path), title=headline(text))
         return
     count = 0
     for item in records:

@@ -298,3 +298,13 @@ def test_ingest_utf16_and_utf32_with_bom(tmp_path, encoding):
     path.write_bytes("Talks in Bakı.\r\nThen Yerevan.".encode(encoding))   # Python writes the BOM
     (doc,) = read_path(path)
     assert doc.text == "Talks in Bakı.\nThen Yerevan."
+
+
+def test_ingest_text_file_headline_becomes_the_title(tmp_path):
+    path = tmp_path / "article.txt"
+    path.write_text("Putin, Aliyev confirm efforts on peace in South Caucasus\nThe two presidents met.\n",
+                    encoding="utf-8")
+    (doc,) = read_path(path)
+    assert doc.title == "Putin, Aliyev confirm efforts on peace in South Caucasus"
+    path.write_text("One sentence only, no headline.\nAnother sentence.", encoding="utf-8")
+    assert read_path(path)[0].title is None
