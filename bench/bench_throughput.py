@@ -20,9 +20,15 @@ it measures:
 - **cold start**: a fresh Python process that imports geomap, loads the model, opens the
   gazetteer and returns the first document's result (wall time from the parent).
 
+With ``--map-scale``, it measures instead how the map grows with the number of mentions: a
+synthetic result built without spaCy (real places, 300 by default, two per sentence, spread over
+the given number of documents) is rendered in a fresh process, which prints the HTML size, the
+build time and the peak RSS (the result in memory, then the rendering).
+
 Usage::
 
     python bench/bench_throughput.py                   # full run, about 10 minutes on 2 cores
+    python bench/bench_throughput.py --map-scale 10000:100,1000000:100,1000000:1000,1000000:10000
     python bench/bench_throughput.py --quick           # CI-sized: 40 documents, a few seconds of parsing
     python bench/bench_throughput.py --sizes 100,1000 --repeats 5 --workers 2 --json out.json
 
@@ -130,7 +136,19 @@ def replicate(documents, n: int):
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process in MB (``ru_maxrss`` is KiB on Linux, bytes on macOS)."""
+    """Peak resident set size of this process in MB.
+
+    On Linux ``VmHWM`` from ``/proc/self/status``: ``ru_maxrss`` survives ``exec``, so a child
+    started from a big parent would report the parent's size. Elsewhere ``ru_maxrss`` (KiB on
+    Linux, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as stream:
+            for line in stream:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1e6 if sys.platform == "darwin" else peak * 1024 / 1e6
 
@@ -149,6 +167,67 @@ mentions = sum(len(result.resolutions) for result in geoparser.iter_parse(docume
 seconds = time.perf_counter() - started
 print(json.dumps({{"seconds": seconds, "mentions": mentions, "peak_rss_mb": peak_rss_mb()}}))
 """
+
+
+def synthetic_result(n_mentions: int, n_documents: int, n_places: int = 300, seed: int = 4):
+    """A GeoparseResult of ``n_mentions`` mentions of ``n_places`` real places over ``n_documents``
+    documents (no text: the map does not show it), as ``bench/bench_map.py`` builds one."""
+    from bench_map import world_places
+
+    from geomap.model import Document, DocumentResult, GeoparseResult, Mention, Resolution
+    places = world_places(n_places)
+    rng = random.Random(seed)
+    per_doc = max(2, n_mentions // n_documents)
+    documents = []
+    for d in range(n_documents):
+        local = [places[(3 * d + k) % len(places)] for k in range(3)] + rng.sample(places, 9)
+        resolutions, offset = [], 0
+        for s in range(per_doc // 2):
+            a, b = local[s % len(local)], local[(s * 5 + 1) % len(local)]
+            if a is b:
+                b = local[(s + 1) % len(local)]
+            sentence = f"Officials in {a.name} spoke with envoys from {b.name} about aid on day {s}."
+            for place in (a, b):
+                start = offset + sentence.index(place.name)
+                mention = Mention(place.name, start, start + len(place.name), sentence, offset, "GPE")
+                resolutions.append(Resolution(mention, place, 0.9))
+            offset += len(sentence) + 1
+        documents.append(DocumentResult(Document(f"doc-{d}", "", source=f"Wire {'ABCDE'[d % 5]}",
+                                                 title=f"Report {d}", date=f"2024-05-{d % 28 + 1:02d}"),
+                                        tuple(resolutions)))
+    return GeoparseResult(tuple(documents))
+
+
+_MAP = """
+import json, sys, time
+sys.path.insert(0, {bench!r})
+from bench_throughput import peak_rss_mb, synthetic_result
+from gazetteer import Gazetteer
+from geomap import render
+result = synthetic_result({mentions}, {documents}, {places})
+held = peak_rss_mb()
+outlines = Gazetteer({path!r}).country_outlines()
+started = time.perf_counter()
+page = render.map_html(render.build_map(result, outlines=outlines))
+print(json.dumps({{"seconds": time.perf_counter() - started, "mb": len(page.encode("utf-8")) / 1e6,
+                  "mentions": len(result.resolutions), "result_rss_mb": held, "peak_rss_mb": peak_rss_mb()}}))
+"""
+
+
+def map_scale(gazetteer_path, spec: str, n_places: int) -> str:
+    """The map-scale table for ``spec`` (``MENTIONS:DOCUMENTS,...``), one fresh process per row."""
+    rows = []
+    for item in spec.split(","):
+        mentions, documents = (int(x) for x in item.split(":"))
+        code = _MAP.format(bench=str(Path(__file__).resolve().parent), mentions=mentions, documents=documents,
+                           places=n_places, path=str(gazetteer_path))
+        done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append(f"| {figures['mentions']:>9,} | {documents:>9,} | {figures['mb']:>8.2f} | {figures['seconds']:>8.1f} "
+                    f"| {figures['result_rss_mb']:>9.0f} | {figures['peak_rss_mb']:>8.0f} |")
+    return "\n".join([f"map of a synthetic result, {n_places} places; load average {load_average()}", "",
+                      "|  mentions | documents | HTML, MB | build, s | result, MB | peak, MB |",
+                      "|----------:|----------:|---------:|---------:|----------:|---------:|", *rows])
 
 
 def time_scaling(gazetteer_path, documents, n: int, workdir: Path) -> dict:
@@ -254,6 +333,7 @@ def run(args) -> dict:
             figures["scaling"][n] = n / run_n["seconds"]
             rss.append(run_n["peak_rss_mb"])
     figures["peak_rss_mb"] = max(rss)
+    figures["peak_rss_by_n"] = dict(zip(args.sizes, rss))
     figures["peak_rss_documents"] = args.sizes[rss.index(max(rss))]
     if args.workers > 1:
         docs = replicate(documents, max(len(documents), args.workers_documents))
@@ -303,7 +383,17 @@ def main(argv=None) -> int:
     parser.add_argument("--cold-runs", type=int, default=3, help="Fresh processes timed for the cold start.")
     parser.add_argument("--gazetteer", help="Gazetteer file (default: $GEOMAP_GAZETTEER or the user cache).")
     parser.add_argument("--json", dest="json_path", help="Also write the figures to this JSON file.")
+    parser.add_argument("--map-scale", metavar="MENTIONS:DOCUMENTS,...",
+                        help="Only measure the map of synthetic results of these sizes (see above).")
+    parser.add_argument("--places", type=int, default=300, help="Places in the --map-scale results.")
     args = parser.parse_args(argv)
+    if args.map_scale:
+        from geomap.api import open_gazetteer
+        try:
+            print(map_scale(open_gazetteer(args.gazetteer).path, args.map_scale, args.places))
+        except ValueError:
+            parser.error(f"--map-scale expects MENTIONS:DOCUMENTS pairs, got {args.map_scale!r}")
+        return 0
     if args.quick:
         args.documents = args.documents or 40
         args.sizes, args.repeats, args.workers, args.cold_runs = "20,40", 1, 1, 1
