@@ -606,7 +606,7 @@ def run_dask(paths: Sequence[str | os.PathLike], output: str | os.PathLike, *,
     try:
         if scheduler:
             client = distributed.Client(scheduler, timeout="20s")
-            workers = max(1, len(client.scheduler_info().get("workers", {})))
+            workers = max(1, sum(client.nthreads().values()))  # threads: each may ask the geocoder
         else:
             cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                                dashboard_address=None)

@@ -227,3 +227,19 @@ def test_engine_dask_local_cluster_same_mentions_as_plain_run(run, tmp_path):
 
 def test_engine_map_from_needs_inputs_or_results(run):
     assert run("map", "-o", "m.html").exit_code == 2
+
+
+def test_engine_dask_existing_scheduler(run, tmp_path):
+    distributed = pytest.importorskip("distributed", reason="Dask is not installed (pip install 'geomap[dask]')")
+    corpus = tmp_path / "news.jsonl"
+    _write_corpus(corpus)
+    plain = run("extract", corpus, "--format", "jsonl", "-o", "plain.jsonl")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        done = run("extract", corpus, "--engine", "dask", "--scheduler", cluster.scheduler_address,
+                   "--output-dir", "results", "-q")
+        assert done.exit_code == 0, done.output
+        assert len(cluster.workers) == 1                            # the cluster is still there
+    parts = sorted((tmp_path / "results").glob("part-*.jsonl"))
+    dask_docs = [json.loads(line) for part in parts for line in part.read_text(encoding="utf-8").splitlines()]
+    assert plain.exit_code == 0 and dask_docs == [
+        json.loads(line) for line in (tmp_path / "plain.jsonl").read_text(encoding="utf-8").splitlines()]
