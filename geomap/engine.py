@@ -25,6 +25,7 @@ import math
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -468,9 +469,20 @@ def _write_atomic(path: Path, write) -> None:
         raise
 
 
+# One partition at a time per worker process: the process's Geoparser (spaCy's vocabulary, the
+# lookup caches, the geocoder's rate limit) is not shared between threads.
+_PARTITION_LOCK = threading.Lock()
+
+
 def _run_partition(task: tuple[int, Partition], settings: ParserSettings, folder: str, formats: tuple[str, ...],
                    encoding: str | None, fields) -> dict[str, Any]:
     """Dask task: read, parse and write one partition; returns its counts (no documents)."""
+    with _PARTITION_LOCK:
+        return _parse_partition(task, settings, folder, formats, encoding, fields)
+
+
+def _parse_partition(task: tuple[int, Partition], settings: ParserSettings, folder: str, formats: tuple[str, ...],
+                     encoding: str | None, fields) -> dict[str, Any]:
     index, partition = task
     documents, skipped = read_partition(partition, encoding=encoding, fields=fields)
     geoparser = settings.geoparser()  # loaded once per worker process, then cached
@@ -569,7 +581,10 @@ def run_dask(paths: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         workers (:meth:`ParserSettings.for_workers`).
     scheduler : str, optional
         Address of a running ``dask.distributed`` scheduler (``tcp://host:8786``); default: a
-        ``LocalCluster`` of ``n_workers`` processes with one thread each, closed at the end.
+        ``LocalCluster`` of ``n_workers`` processes with one thread each, closed at the end. A
+        worker process parses one partition at a time (its model and caches are not shared
+        between threads): start workers with one thread each (``dask worker --nthreads 1``)
+        and as many processes as cores.
     n_workers : int
         Worker processes of the local cluster (2).
     partitions : int, optional
@@ -606,7 +621,7 @@ def run_dask(paths: Sequence[str | os.PathLike], output: str | os.PathLike, *,
     try:
         if scheduler:
             client = distributed.Client(scheduler, timeout="20s")
-            workers = max(1, sum(client.nthreads().values()))  # threads: each may ask the geocoder
+            workers = max(1, len(client.nthreads()))  # processes: each parses one partition at a time
         else:
             cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                                dashboard_address=None)
