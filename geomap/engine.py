@@ -405,9 +405,9 @@ def read_partition(partition: Partition, *, encoding: str | None = None, fields=
 
 
 def _add_record(record, where: str, default_id: str, path: str, fields, documents: list, skipped: list) -> None:
-    from .ingest import _record_document
+    from .ingest import record_document
     try:
-        documents.append(_record_document(record, where, default_id, path, fields))
+        documents.append(record_document(record, where, default_id, path, fields))
     except InputError as e:
         message = str(e)
         skipped.append((where, message[len(where) + 2:] if message.startswith(where + ": ") else message))

@@ -26,22 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from .exc import InputError
-from .model import Document, GeoparseResult
+from .model import EARTH_RADIUS_KM, Document, GeoparseResult, haversine_km
 
 __all__ = ["load_gold", "system_documents", "score", "country_agreement", "evaluate", "format_report",
            "EARTH_RADIUS_KM", "MAX_ERROR_KM", "ACC_KM"]
 
-EARTH_RADIUS_KM = 6371.0088
 MAX_ERROR_KM = 20039.0
 ACC_KM = 161.0
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km between two WGS84 points given in degrees."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 def load_gold(path: str | Path) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ from pathlib import Path, PurePosixPath
 from .exc import GeomapWarning, InputError
 from .model import Document
 
-__all__ = ["decode_bytes", "read_path", "read_inputs", "expand_paths", "document_from_text",
+__all__ = ["decode_bytes", "record_document", "read_path", "read_inputs", "expand_paths", "document_from_text",
            "html_to_document", "Fields", "STDIN", "SUPPORTED_SUFFIXES"]
 
 STDIN = "-"
@@ -303,8 +303,13 @@ def _value(record: dict, name: str) -> str | None:
     return value or None
 
 
-def _record_document(record, where: str, default_id: str, path_source: str, fields: Fields) -> Document:
-    """One record as a Document; InputError naming ``where`` (``file:line``) if unusable."""
+def record_document(record, where: str, default_id: str, path_source: str, fields: Fields) -> Document:
+    """One ``.jsonl`` or ``.csv`` record (a dict) as a :class:`~geomap.model.Document`.
+
+    ``fields`` names the record's keys (text, id, title, date, url, source); ``default_id`` is
+    used when the record has no id, ``path_source`` when it has no source. Raises
+    :class:`~geomap.exc.InputError` naming ``where`` (``file:line``) when the record has no text.
+    """
     if not isinstance(record, dict):
         raise InputError(f"{where}: expected an object with a string field {fields.text!r}, "
                          f"got {type(record).__name__}")
@@ -333,7 +338,7 @@ def _jsonl_records(text: str, source: str, fields: Fields) -> Iterator[Document 
             yield InputError(f"{where}: invalid JSON: {e.msg}")
             continue
         try:
-            yield _record_document(record, where, f"{stem}-{number}", source, fields)
+            yield record_document(record, where, f"{stem}-{number}", source, fields)
         except InputError as e:
             yield e
 
@@ -376,7 +381,7 @@ def _csv_records(text: str, source: str, fields: Fields) -> Iterator[Document | 
                 yield InputError(f"{where}: {len(row)} fields where the header has {len(columns)}")
                 continue
             try:
-                yield _record_document(dict(zip(columns, row)), where, f"{stem}-{number}", source, fields)
+                yield record_document(dict(zip(columns, row)), where, f"{stem}-{number}", source, fields)
             except InputError as e:
                 yield e
     finally:

@@ -9,10 +9,23 @@ imports nothing from geomap.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Document", "Mention", "Place", "Resolution", "DocumentResult", "GeoparseResult"]
+__all__ = ["Document", "Mention", "Place", "Resolution", "DocumentResult", "GeoparseResult", "haversine_km",
+           "EARTH_RADIUS_KM"]
+
+#: Mean Earth radius (IUGG), km: the value the geoparsing evaluations use.
+EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km between two WGS84 points given in decimal degrees."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from gazetteer import Candidate, Gazetteer, GazetteerPlace, normalize_name
 
-from .model import Document, Mention, Place, Resolution
+from .model import Document, Mention, Place, Resolution, haversine_km
 from .recognize import CONDITIONAL_LABELS, GENERIC_WORDS
 
 __all__ = ["Resolver", "Fallback", "prior", "is_strong", "to_place", "ScoredCandidate"]
@@ -197,14 +197,6 @@ def _confidence_features(ranked: list[ScoredCandidate], mention: Mention, rules:
             float("qualifier" in rules)]
 
 
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km between two WGS84 points in degrees."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
-
-
 def _has_coordinates(place: GazetteerPlace) -> bool:
     return (place.lat is not None and place.lon is not None
             and math.isfinite(place.lat) and math.isfinite(place.lon)
@@ -290,7 +282,7 @@ class Resolver:
                     rules.append("context:admin1")
             if near and code not in countries and not place.feature_code.startswith("PCL") \
                     and _has_coordinates(place) and any(
-                    _km(place.lat, place.lon, lat, lon) <= _NEAR_KM for lat, lon in near):
+                    haversine_km(place.lat, place.lon, lat, lon) <= _NEAR_KM for lat, lon in near):
                 score += _NEAR_BONUS
                 rules.append("context:nearby")
             scored.append(ScoredCandidate(cand, score, tuple(rules)))
