@@ -268,30 +268,6 @@ def _packaged_records(progress: bool, stats: dict[str, int]) -> Iterator[dict[st
         bar.close()
 
 
-# A subdivision's name that is also the official name of a town of ≥ 1,000 inhabitants in the same
-# first-level division ("Shusha" for Shusha Rayon, "Dubai" for the emirate, "New York" for the
-# state) is left to the town: news mean the town far more often, and the town lies inside.
-# A town's alternate name shadows only a division's alternate name ("Lachin" for Laçın), unless
-# the town has a million inhabitants ("New York" for New York City): GeoNames lists "Alabama"
-# among Huntsville's alternate names, and the state keeps its official name.
-_MIN_CITY_POPULATION_BY_ALIAS = 1_000_000
-_MIN_TOWN_POPULATION = 1000
-_DROP_TOWN_NAMES = f"""
-CREATE TEMP TABLE shadowed AS
-SELECT DISTINCT n.name_norm, n.place_id, n.kind
-FROM places p JOIN names n ON n.place_id = p.id
-WHERE p.feature_class = 'A' AND p.feature_code IN ('ADM1', 'ADM2') AND p.admin1 IS NOT NULL
-  AND n.kind IN ('official', 'alternate')
-  AND EXISTS (SELECT 1 FROM names n2 JOIN places c ON c.id = n2.place_id
-              WHERE n2.name_norm = n.name_norm AND c.feature_class = 'P'
-                AND (n2.kind = 'official' OR n.kind = 'alternate' OR c.population >= {_MIN_CITY_POPULATION_BY_ALIAS})
-                AND c.country_code = p.country_code AND c.admin1 = p.admin1
-                AND c.population >= {_MIN_TOWN_POPULATION});
-DELETE FROM names WHERE (name_norm, place_id, kind) IN (SELECT name_norm, place_id, kind FROM shadowed);
-DROP TABLE shadowed;
-"""
-
-
 def _region_point(members: list[Any]) -> tuple[float, float]:
     from shapely.ops import unary_union
     union = unary_union(members)
@@ -323,8 +299,7 @@ def _write(conn: sqlite3.Connection, records: Iterable[dict[str, Any]], *,
 
 
 def _finish(conn: sqlite3.Connection, counts: dict[str, int]) -> None:
-    """Post-process the names and create the indexes."""
-    conn.executescript(_DROP_TOWN_NAMES)
+    """Create the indexes and count the names."""
     conn.executescript(INDEXES)
     counts["names"] = conn.execute("SELECT COUNT(*) FROM names").fetchone()[0]
 

@@ -24,7 +24,7 @@ from .normalize import normalize_name
 
 __all__ = ["SCHEMA_VERSION", "SCHEMA", "GazetteerPlace", "Candidate", "Gazetteer"]
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

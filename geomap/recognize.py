@@ -160,6 +160,11 @@ _ABBREVIATION_END = re.compile(r"(?:\b[A-Za-z]\.){2,}$|\b(?:St|Mt|Ft|Pt|Jr|Sr)\.
 # Tokens such as "U.S." or "U.K." that spaCy keeps whole.
 _ABBREVIATION = re.compile(r"(?:[A-Za-z]\.){2,}")
 # Entities whose tokens the gazetteer matcher leaves alone in normal text.
+def _leading_article(span) -> int:
+    """1 when a span starts with "the", else 0."""
+    return 1 if span[0].lower_ == "the" else 0
+
+
 _NAME_LABELS = TOPONYM_LABELS | CONDITIONAL_LABELS | {"EVENT"}
 # Longest name (in tokens) the gazetteer matcher tries ("Bosnia and Herzegovina" is 3).
 _MAX_NAME_TOKENS = 5
@@ -324,6 +329,7 @@ class Recognizer:
         upper_text, lower_text = tokens.upper_text, tokens.lower_text
         unreliable = upper_text or lower_text or tokens.title_text
         blocked = set()
+        place_entity: dict[int, object] = {}     # token → the place entity (GPE, LOC...) holding it
         # Organisation names often hold a place ("the U.S. Centers for Disease Control", "the
         # California Department of Public Health"): strong names inside them are mentions too.
         inside_org: dict[int, object] = {}
@@ -336,22 +342,30 @@ class Recognizer:
             # (WORK_OF_ART for "Nagorno–Karabakh", PRODUCT, DATE...) do not hide a place name.
             elif ent.label_ in _NAME_LABELS:
                 blocked.update(range(ent.start, ent.end))
+                if ent.label_ in TOPONYM_LABELS:
+                    place_entity.update((j, ent) for j in range(ent.start, ent.end))
         text, alpha, starts, ends = doc.text, tokens.alpha, tokens.starts, tokens.ends
         sent_start = tokens.sent_start
         unsafe = (frozenset() if text.isascii()
                   else frozenset(m.start() for m in _UNSAFE_AFTER_TOKEN.finditer(text)))
         n_tokens = len(doc)
         found = []
+        superseded: set[tuple[int, int]] = set()  # (start, end) of place entities a longer name replaces
         i = 0
         while i < n_tokens:
-            if i in blocked or not (alpha[i] or _ABBREVIATION.fullmatch(text[starts[i]:ends[i]])):
+            # A longer name may start where a place entity starts, or after its "the".
+            at_entity_start = i in place_entity and i - place_entity[i].start <= _leading_article(place_entity[i])
+            if (i in blocked and not at_entity_start) or not (
+                    alpha[i] or _ABBREVIATION.fullmatch(text[starts[i]:ends[i]])):
                 i += 1
                 continue
             matched = None
             for n, key in self._name_keys(text, starts, ends, i, min(_MAX_NAME_TOKENS, n_tokens - i), unsafe):
                 last = i + n - 1
-                if (any(j in blocked for j in range(i, i + n))
-                        or not (alpha[last] or text[starts[last]:ends[last]].endswith("."))):
+                if not (alpha[last] or text[starts[last]:ends[last]].endswith(".")):
+                    continue
+                inside = {place_entity.get(j) for j in range(i, i + n) if j in blocked}
+                if inside and not self._supersedes(i, i + n, inside, key):
                     continue
                 if n > 1 and any(sent_start[i + 1:i + n]):
                     continue
@@ -375,14 +389,30 @@ class Recognizer:
                 i += 1
                 continue
             found.append((matched, "GAZ"))
+            superseded.update((place_entity[j].start, place_entity[j].end)
+                              for j in range(matched.start, matched.end) if j in place_entity)
             i = matched.end
         if not found:
             return spans
+        if superseded:
+            spans = [(ent, label) for ent, label in spans if (ent.start, ent.end) not in superseded]
         if unreliable:
             taken = {j for span, _ in found for j in range(span.start, span.end)}
             spans = [(ent, label) for ent, label in spans
                      if ent.label_ in TOPONYM_LABELS or not taken.intersection(range(ent.start, ent.end))]
         return sorted(spans + found, key=lambda pair: pair[0].start)
+
+    def _supersedes(self, start: int, end: int, entities, key: str) -> bool:
+        """Whether the gazetteer name on tokens ``start:end`` replaces the entities inside it:
+        a country or other strong place of three tokens or more that covers only place
+        entities, each whole ("Democratic Republic" + "Congo" → "Democratic Republic of the
+        Congo", "Trinidad" + "Tobago" → "Trinidad and Tobago")."""
+        entities = list(entities)
+        if any(ent is None for ent in entities):
+            return False                     # a person's or organisation's name stands
+        widens = len(entities) > 1 or any(end > ent.end for ent in entities)
+        return (widens and end - start >= 3 and bool(self.names.get(key))
+                and all(start <= ent.start + _leading_article(ent) and ent.end <= end for ent in entities))
 
     def _key(self, text: str) -> str:
         """``normalize_name(text)``, cached per text."""

@@ -47,10 +47,31 @@ _KIND_PENALTY = {"official": 0.0, "short": 0.0, "abbreviation": 0.0, "historic":
 _CONTEXT_COUNTRY_BONUS = 25.0
 _CONTEXT_ADMIN1_BONUS = 15.0
 _QUALIFIER_BONUS = 50.0
+# A city named as the qualifier of a place this close to it is the qualifier's meaning
+# ("Queens, New York", "Shibuya, Tokyo"), km.
+_QUALIFYING_CITY_KM = 30.0
+# A name in a list of first-level divisions of one country ("Texas, Georgia and Ohio") or of
+# countries ("Armenia, Georgia and Iran") is read as one of the same kind.
+_LIST_BONUS = 40.0
+# How many other first-level divisions of a country a document must name for a country's name
+# that is also one of that country's divisions ("Georgia") to mean the division.
+_DIVISIONS_FOR_A_COUNTRY_NAME = 2
+# "Washington state", "the state of New York", "New York Governor", "Hubei province".
+_DIVISION_CUE_BONUS = 40.0
 # Spatial coherence: a candidate this close to a place the document clearly names (km) gains
 # this many points (Paris next to Dallas is Paris, Texas, even across an unmentioned border).
 _NEAR_KM = 300.0
 _NEAR_BONUS = 12.0
+# A division whose name is also the name of a town of ≥ 1,000 inhabitants inside it ("Shusha"
+# for Shusha Rayon, "Dubai" for the emirate, "New York" for the state) yields to the town unless
+# the text says it means the division ("New York state", "Buffalo, New York", a list of states):
+# its score is held this many points under the town's.
+# A town's alternate name shadows only a division's alternate name ("Lachin" for Laçın), unless
+# the town has a million inhabitants ("New York" for New York City): GeoNames lists "Alabama"
+# among Huntsville's alternate names, and the state keeps its official name.
+_SHADOWED_MARGIN = 1.0
+_SHADOWING_TOWN_POPULATION = 1000
+_SHADOWING_CITY_POPULATION_BY_ALIAS = 1_000_000
 # The least population for a non-strong place proposed by a conditional label with a
 # locative preposition in front ("in Cirencester").
 _LOCATIVE_MIN_POPULATION = 1000
@@ -80,6 +101,18 @@ _UNKNOWN_PLACE_CUE = re.compile(
 _CODE = re.compile(r"[A-Z]{2}|[A-Z]\.[A-Z]\.")
 # How many of a qualified name's best candidates vote on what its qualifier means.
 _QUALIFIED_CANDIDATES = 5
+# What may stand between two names of one list: "A, B", "A and B", "A, or B", "A; B", "A & B".
+_LIST_GAP = re.compile(r"[ \t]*(?:[,;&]|,?[ \t]+(?:and|or|&))[ \t]*")
+# A division word right after or right before a name ("Washington state", "the state of New
+# York", "Texas governor"), but not a country's state media or a university ("Ohio State
+# University", "Georgia state television").
+_DIVISION_AFTER = re.compile(
+    r"[ \t]+(?:state|province|governor|gov\.)\b(?![-‐‑]|[ \t]+(?:media|television|tv|news|press|run|owned|"
+    r"university|college|universities|broadcaster|agency|company|companies|enterprise|enterprises|"
+    r"visit|duma)\b)",
+    re.IGNORECASE)
+_DIVISION_BEFORE = re.compile(r"\b(?:state|states|province|provinces|governor)[ \t]+of[ \t]+(?:the[ \t]+)?$",
+                              re.IGNORECASE)
 _QUALIFIER = re.compile(r",[ \t]*([A-Z]{2}\b|[A-Z]\.[A-Z]\.|[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2})")
 # A place name that names something else: "West Nile virus", "Marburg fever", "Spanish flu".
 _NAMING_NOUN = re.compile(r"[ \t]*(?:-[ \t]*)?(?:(?:hemorrhagic|haemorrhagic|viral|spotted|valley|river)[ \t]+)?"
@@ -160,6 +193,16 @@ class _Context:
     countries: dict[str, set[str]] = field(default_factory=dict)
     admin1: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     qualifiers: dict[int, frozenset[tuple[str, str | None]]] = field(default_factory=dict)
+    # Per mention that is itself the qualifier of the name before it ("Georgia" in "Atlanta,
+    # Georgia"): the divisions and countries it may name there.
+    regions: dict[int, frozenset[tuple[str, str | None]]] = field(default_factory=dict)
+    # ... and where the name it qualifies lies ("Brooklyn, New York" is the city around Brooklyn).
+    qualified_points: dict[int, tuple[float, float]] = field(default_factory=dict)
+    # Per mention in a list of divisions of one country or of countries: ("ADM1", code) or ("PCL", None).
+    lists: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    division_cues: set[int] = field(default_factory=set)
+    # Countries of every place the document names (towns too), by the normalised name.
+    present: dict[str, set[str]] = field(default_factory=dict)
     skip: set[int] = field(default_factory=set)
     # Points (lat, lon) of the places the document clearly names, by the normalised name.
     points: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
@@ -168,6 +211,11 @@ class _Context:
         """Points of the places the document's *other* names clearly refer to."""
         own = normalize_name(name)
         return [p for key, pts in self.points.items() if key != own for p in pts]
+
+    def present_around(self, name: str) -> frozenset[str]:
+        """Countries of the places (of any size) the document's *other* names refer to."""
+        own = normalize_name(name)
+        return frozenset(c for c, names in self.present.items() if names - {own})
 
     def around(self, name: str) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
         """Countries and divisions named by the document's *other* names, so that a name's
@@ -195,6 +243,33 @@ def _confidence_features(ranked: list[ScoredCandidate], mention: Mention, rules:
             float(place.feature_code == "ADM1"), float(place.source == "curated"),
             float(mention.label in CONDITIONAL_LABELS), float(any(r.startswith("context") for r in rules)),
             float("qualifier" in rules)]
+
+
+def _shadowing_town_score(division: Candidate, towns: list[Candidate]) -> float | None:
+    """The prior of the best town inside ``division`` that bears its name (see
+    :data:`_SHADOWED_MARGIN`), or None when no town shadows it."""
+    if division.name_kind not in ("official", "alternate"):
+        return None
+    place = division.place
+    scores = [prior(t) for t in towns
+              if t.place.country_code == place.country_code and t.place.admin1 == place.admin1
+              and (t.name_kind == "official" or division.name_kind == "alternate"
+                   or (t.place.population or 0) >= _SHADOWING_CITY_POPULATION_BY_ALIAS)]
+    return max(scores) if scores else None
+
+
+def _list_kind_of(place: GazetteerPlace) -> tuple[str, str | None] | None:
+    """("ADM1", country) for a first-level division, ("PCL", None) for a country, else None."""
+    if place.feature_code == "ADM1" and place.country_code:
+        return ("ADM1", place.country_code)
+    return ("PCL", None) if place.feature_code.startswith("PCL") else None
+
+
+def _is_region(place: GazetteerPlace | None) -> bool:
+    """Whether a place is a country, first-level division, continent or region (which a
+    "City, Region" qualifier never qualifies)."""
+    return place is not None and (place.feature_code.startswith("PCL") or place.feature_code in ("ADM1", "CONT", "RGN")
+                                  or place.feature_class in ("L", "H"))
 
 
 def _has_coordinates(place: GazetteerPlace) -> bool:
@@ -238,6 +313,11 @@ class Resolver:
     def rank(self, name: str, countries: frozenset[str] = frozenset(), *,
              admin1: frozenset[tuple[str, str]] = frozenset(),
              qualifier: frozenset[tuple[str, str | None]] = frozenset(),
+             regions: frozenset[tuple[str, str | None]] = frozenset(),
+             qualified_at: tuple[float, float] | None = None,
+             listed_as: tuple[str, str | None] | None = None,
+             division_cue: bool = False,
+             present: frozenset[str] | None = None,
              near: Sequence[tuple[float, float]] = ()) -> list[ScoredCandidate]:
         """Candidates for ``name``, best first.
 
@@ -254,6 +334,21 @@ class Resolver:
         qualifier : frozenset of (country_code, admin1_code or None)
             What a qualifier written right after the name may mean ("Paris, TX" →
             {("US", "TX")}; "Athens, Georgia" → {("GE", None), ("US", "GA")}).
+        regions : frozenset of (country_code, admin1_code or None)
+            When the name is itself the qualifier of the name before it ("Georgia" in "Atlanta,
+            Georgia"): where that name's candidates lie. Only a first-level division
+            (country_code, admin1_code) or a country (country_code, None) among them gains,
+            and a city within :data:`_QUALIFYING_CITY_KM` of ``qualified_at`` (lat, lon), the
+            point of the qualified name ("Brooklyn, New York" is New York City).
+        listed_as : ("ADM1", country_code) or ("PCL", None), optional
+            The name stands in a list of that country's first-level divisions, or of countries
+            ("Texas, Georgia and Ohio"): candidates of that kind gain.
+        division_cue : bool
+            A division word stands next to the name ("Washington state", "the state of New
+            York", "Hubei province"): first-level divisions gain.
+        present : frozenset of str, optional
+            ISO alpha-2 codes of the countries of every place (towns too) the document names;
+            ``countries`` when not given.
         """
         scored = []
         candidates = self.candidates(name)
@@ -264,17 +359,41 @@ class Resolver:
         named_countries = {c.place.country_code for c in candidates if c.place.feature_code.startswith("PCL")}
         country_name = any(c.place.feature_code == "PCLI" and c.name_kind in ("official", "short")
                            for c in candidates)
+        towns = [c for c in candidates if c.place.feature_class == "P"
+                 and (c.place.population or 0) >= _SHADOWING_TOWN_POPULATION and c.place.admin1]
         for cand in candidates:
             place = cand.place
             score = prior(cand)
             rules = []
+            if towns and place.feature_code in ("ADM1", "ADM2"):
+                town_score = _shadowing_town_score(cand, towns)
+                if town_score is not None:
+                    score = min(score, town_score - _SHADOWED_MARGIN)
             code = place.country_code
             if code and ((code, None) in qualifier or (code, place.admin1) in qualifier):
                 score += _QUALIFIER_BONUS
                 rules.append("qualifier")
+            is_country = place.feature_code.startswith("PCL")
+            if code and regions and ((is_country and (code, None) in regions) or (
+                    place.feature_code == "ADM1" and (code, place.admin1) in regions) or (
+                    qualified_at is not None and place.feature_class == "P" and _has_coordinates(place)
+                    and haversine_km(place.lat, place.lon, *qualified_at) <= _QUALIFYING_CITY_KM)):
+                score += _QUALIFIER_BONUS
+                rules.append("qualifier:region")
+            if listed_as is not None and ((listed_as[0] == "PCL" and is_country) or (
+                    place.feature_code == "ADM1" and listed_as == ("ADM1", code))):
+                score += _LIST_BONUS
+                rules.append("context:list")
+            if division_cue and place.feature_code == "ADM1":
+                score += _DIVISION_CUE_BONUS
+                rules.append("cue:division")
             in_admin1 = bool(place.admin1) and (code, place.admin1) in admin1
+            # A document about several states of one country, and about nothing in the
+            # country of that name, means the state ("a lab in Georgia" among Alabama and Texas).
+            among_divisions = (place.feature_code == "ADM1" and not named_countries & (countries if present is None else present)
+                               and sum(1 for c, _ in admin1 if c == code) >= _DIVISIONS_FOR_A_COUNTRY_NAME)
             if code and code in countries and not place.feature_code.startswith("PCL") and code not in named_countries \
-                    and (not country_name or in_admin1):
+                    and (not country_name or in_admin1 or among_divisions):
                 score += _CONTEXT_COUNTRY_BONUS
                 rules.append("context:country")
                 if in_admin1:
@@ -317,48 +436,136 @@ class Resolver:
         for index, mention in enumerate(kept):
             if index in context.skip:
                 continue
-            resolution = self._resolve_one(document, mention, context, context.qualifiers.get(index, frozenset()))
+            resolution = self._resolve_one(document, mention, index, context)
             if resolution is not None:
                 resolutions.append(resolution)
         return resolutions
 
     def _context(self, document: Document, mentions: list[Mention]) -> _Context:
-        """First pass without context: the countries and divisions the document clearly names,
-        and the qualifier written after each mention."""
+        """First pass, from each name and its neighbours alone: lists of names, division words,
+        the qualifier written after each mention; then the countries, divisions and points
+        the document clearly names."""
         text = document.text
         context = _Context()
         starts = {m.start: i for i, m in enumerate(mentions)}
+        free = [self.rank(m.text) for m in mentions]
+        best = [r[0].candidate.place if r and self._accept(document, m, r) else None for m, r in zip(mentions, free)]
+        chains = self._lists(text, mentions)
+        listed = list(best)
+        possible = [{_list_kind_of(s.candidate.place) for s in ranked} - {None} if best[i] is not None else set()
+                    for i, ranked in enumerate(free)]
+        for _ in range(2):
+            # Twice: names first read as something else ("Georgia" the country, "Washington"
+            # the capital) are read again as what their list-mates turned out to be.
+            for chain in chains:
+                for index in chain:
+                    others = [i for i in chain if i != index]
+                    kind = self._list_kind([listed[i] for i in others], [possible[i] for i in others])
+                    if kind is not None:
+                        context.lists[index] = kind
+            listed = [self.rank(m.text, listed_as=context.lists[i])[0].candidate.place
+                      if i in context.lists and best[i] is not None else best[i] for i, m in enumerate(mentions)]
+        in_long_list = {i for chain in chains if len(chain) >= 3 for i in chain if i in context.lists}
+        for index, mention in enumerate(mentions):
+            if _DIVISION_AFTER.match(text, mention.end) or _DIVISION_BEFORE.search(
+                    text, max(0, mention.start - 30), mention.start):
+                context.division_cues.add(index)
+        for chain in chains:
+            if chain[0] in context.division_cues and _DIVISION_BEFORE.search(
+                    text, max(0, mentions[chain[0]].start - 30), mentions[chain[0]].start):
+                context.division_cues.update(chain)   # "the provinces of Nyanza, Rift Valley and Western"
         for index, mention in enumerate(mentions):
             match = _QUALIFIER.match(text, mention.end)
-            if match:
-                qualifier = self._qualifier(match.group(1))
-                if qualifier:
-                    context.qualifiers[index] = qualifier
-                    later = starts.get(match.start(1))
-                    if later is not None and _CODE.fullmatch(match.group(1)):
-                        context.skip.add(later)      # "TX" in "Paris, TX" is context, not a toponym
-                    elif later is not None:
-                        # The qualifier is read in the light of the name it qualifies: "Atlanta,
-                        # Georgia" is the US state, "Tbilisi, Georgia" the country.
-                        context.qualifiers[later] = context.qualifiers.get(later, frozenset()) | frozenset(
-                            (s.candidate.place.country_code, s.candidate.place.admin1)
-                            for s in self.rank(mention.text)[:_QUALIFIED_CANDIDATES] if s.candidate.place.country_code)
+            # "Vermont, Virginia" and "Iraq, Iran" are lists, not a place and its division;
+            # so is "Washington, West Virginia" inside a list of states.
+            if not match or _is_region(best[index]) or index in in_long_list:
+                continue
+            qualifier = self._qualifier(match.group(1))
+            if not qualifier:
+                continue
+            later = starts.get(match.start(1))
+            own = best[index]
+            if (later is not None and best[later] is not None and not _is_region(best[later]) and own is not None
+                    and not {(own.country_code, own.admin1), (own.country_code, None)} & qualifier):
+                # "Tehran, Isfahan": the second name reads as a city and the first does not lie
+                # in the division of that name, so this is a list ("Buffalo, New York" is not).
+                continue
+            context.qualifiers[index] = qualifier
+            if later is not None and _CODE.fullmatch(match.group(1)):
+                context.skip.add(later)      # "TX" in "Paris, TX" is context, not a toponym
+            elif later is not None:
+                # The qualifier is read in the light of the name it qualifies, as a division or a
+                # country: "Atlanta, Georgia" is the US state, "Tbilisi, Georgia" the country,
+                # "Buffalo, New York" the state, not the city.
+                around = [s.candidate.place for s in free[index][:_QUALIFIED_CANDIDATES] if s.candidate.place.country_code]
+                context.regions[later] = frozenset(
+                    {(p.country_code, p.admin1) for p in around} | {(p.country_code, None) for p in around})
+                if best[index] is not None and _has_coordinates(best[index]):
+                    context.qualified_points[later] = (best[index].lat, best[index].lon)
+        for index, mention in enumerate(mentions):
+            if best[index] is None:
+                if not free[index]:
+                    demonym = self.demonym_of(mention.text)
+                    if demonym is not None and demonym.place.country_code:
+                        context.countries.setdefault(demonym.place.country_code, set()).add(
+                            normalize_name(mention.text))
+                continue
             own = normalize_name(mention.text)
-            ranked = self.rank(mention.text)
-            if ranked and self._accept(document, mention, ranked):
-                best = ranked[0].candidate.place
-                if best.country_code and is_strong(best):
-                    context.countries.setdefault(best.country_code, set()).add(own)
-                if (is_strong(best) and not best.feature_code.startswith("PCL") and best.feature_class != "L"
-                        and _has_coordinates(best)):
-                    context.points.setdefault(own, []).append((best.lat, best.lon))
-                if best.country_code and best.admin1 and (is_strong(best) or (best.population or 0) >= 10_000):
-                    context.admin1.setdefault((best.country_code, best.admin1), set()).add(own)
-            elif not ranked:
-                demonym = self.demonym_of(mention.text)
-                if demonym is not None and demonym.place.country_code:
-                    context.countries.setdefault(demonym.place.country_code, set()).add(own)
+            local = self._rank_in(mention, index, context)
+            place = local[0].candidate.place
+            if place.country_code:
+                context.present.setdefault(place.country_code, set()).add(own)
+            if place.country_code and is_strong(place):
+                context.countries.setdefault(place.country_code, set()).add(own)
+            if (is_strong(place) and not place.feature_code.startswith("PCL") and place.feature_class != "L"
+                    and _has_coordinates(place)):
+                context.points.setdefault(own, []).append((place.lat, place.lon))
+            if place.country_code and place.admin1 and (is_strong(place) or (place.population or 0) >= 10_000):
+                context.admin1.setdefault((place.country_code, place.admin1), set()).add(own)
         return context
+
+    def _rank_in(self, mention: Mention, index: int, context: _Context, **more) -> list[ScoredCandidate]:
+        """:meth:`rank` with what the mention's neighbours say (qualifier, list, division word)."""
+        return self.rank(mention.text, qualifier=context.qualifiers.get(index, frozenset()),
+                         regions=context.regions.get(index, frozenset()),
+                         qualified_at=context.qualified_points.get(index), listed_as=context.lists.get(index),
+                         division_cue=index in context.division_cues, **more)
+
+    @staticmethod
+    def _lists(text: str, mentions: list[Mention]) -> list[list[int]]:
+        """Runs of mentions written as one list ("Texas, Georgia and Ohio"), as lists of indexes."""
+        chains, current = [], [0] if mentions else []
+        for i in range(1, len(mentions)):
+            if mentions[i - 1].end <= mentions[i].start and _LIST_GAP.fullmatch(
+                    text, mentions[i - 1].end, mentions[i].start):
+                current.append(i)
+            else:
+                if len(current) > 1:
+                    chains.append(current)
+                current = [i]
+        if len(current) > 1:
+            chains.append(current)
+        return chains
+
+    @staticmethod
+    def _list_kind(others: list[GazetteerPlace | None],
+                   possible: list[set[tuple[str, str | None]]]) -> tuple[str, str | None] | None:
+        """What a name's list-mates are: ("ADM1", country) for first-level divisions of one
+        country, ("PCL", None) for countries, or None.
+
+        A kind is chosen when more than two thirds of the list-mates may be of that kind (one of
+        their candidates is) and at least half of them are read so (their best candidate is):
+        "Arizona, Georgia, New York, Ohio and Washington" are states, "Tehran, Isfahan and
+        Shiraz" remain cities although each also names a province.
+        """
+        if not others:
+            return None
+        kinds = [_list_kind_of(p) for p in others if p is not None]
+        for kind in {k for k in kinds if k is not None}:
+            may = sum(1 for options in possible if kind in options)
+            if 3 * may > 2 * len(others) and 2 * kinds.count(kind) >= len(others):
+                return kind
+        return None
 
     def _qualifier(self, written: str) -> frozenset[tuple[str, str | None]]:
         """Every (country_code, admin1) a qualifier may name: a first-level division or a
@@ -375,11 +582,11 @@ class Resolver:
                 options.add((place.country_code, None))
         return frozenset(options)
 
-    def _resolve_one(self, document: Document, mention: Mention, context: _Context,
-                     qualifier: frozenset[tuple[str, str | None]]) -> Resolution | None:
+    def _resolve_one(self, document: Document, mention: Mention, index: int, context: _Context) -> Resolution | None:
         countries, admin1 = context.around(mention.text)
-        ranked = self.rank(mention.text, countries, admin1=admin1, qualifier=qualifier,
-                           near=context.points_around(mention.text))
+        ranked = self._rank_in(mention, index, context, countries=countries, admin1=admin1,
+                               present=context.present_around(mention.text) | countries,
+                               near=context.points_around(mention.text))
         if not ranked:
             demonym = self.demonym_of(mention.text)
             if demonym is not None and _has_coordinates(demonym.place):

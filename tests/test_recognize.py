@@ -130,3 +130,16 @@ def test_recognize_strong_place_inside_an_organisation_name(nlp):
     text = "Samples were tested by the U.S. Centers for Disease Control and Prevention in Atlanta."
     ((_, found),) = list(Recognizer(nlp, names=names).recognize([Document("d", text)]))
     assert ("U.S.", "GAZ") in [(m.text, m.label) for m in found]
+
+
+def test_recognize_a_country_name_the_model_splits_replaces_its_pieces(nlp):
+    # The small model tags "Democratic Republic" and "Congo" apart (GPE, GPE); the country's full
+    # name covers both whole, so it replaces them. A person's name is never swallowed.
+    names = {**NAMES, "democratic republic of the congo": True, "congo": True, "trinidad and tobago": True,
+             "trinidad": False, "tobago": False, "republic of jordan": True}
+    text = ("Polio rose in Angola, Chad, and Democratic Republic of the Congo, and cases were seen in the "
+            "Democratic Republic of the Congo and in Trinidad and Tobago.")
+    ((_, found),) = list(Recognizer(nlp, names=names).recognize([Document("d", text)]))
+    texts = [m.text for m in found]
+    assert texts.count("Democratic Republic of the Congo") == 2 and "Congo" not in texts
+    assert "Trinidad and Tobago" in texts and "Trinidad" not in texts

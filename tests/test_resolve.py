@@ -182,3 +182,75 @@ def test_resolve_spatial_coherence_favours_the_namesake_near_the_documents_place
     near_yerevan = resolver.rank("Armavir", near=[(40.1811, 44.5136)])
     assert near_yerevan[0].candidate.place.country_code == "AM"
     assert "context:nearby" in near_yerevan[0].rules
+
+
+# -- lists, division words and qualifiers, against the real gazetteer ---------------------------
+# Expected places are the US states (first-level divisions of the US of that name), the country
+# Georgia (GE) and New York City (GeoNames 5128581).
+
+def _by_text(results):
+    return {r.mention.text: r.place for r in results}
+
+
+def test_a_list_of_states_reads_each_name_as_a_state(full_gazetteer):
+    text = ("There are no reports of flu in Arkansas, Colorado, Vermont, Virginia, and West Virginia. "
+            "Cases were found in Arizona, Georgia, New York, Ohio, Washington, West Virginia and Wyoming.")
+    spans = [(n, "GPE") for n in ("Arkansas", "Colorado", "Vermont", "Virginia", "West Virginia", "Arizona",
+                                  "Georgia", "New York", "Ohio", "Washington", "West Virginia", "Wyoming")]
+    places = _by_text(resolve(full_gazetteer, text, *spans))
+    for name in ("Virginia", "Georgia", "New York", "Washington"):
+        assert (places[name].country_code, places[name].feature_code, places[name].name) == ("US", "ADM1", name)
+
+
+def test_a_list_of_countries_is_not_a_place_and_its_division(full_gazetteer):
+    text = "The FAO asked Armenia, Azerbaijan, Georgia, Iraq, Iran, and Syria to be cautious."
+    spans = [(n, "GPE") for n in ("Armenia", "Azerbaijan", "Georgia", "Iraq", "Iran", "Syria")]
+    places = _by_text(resolve(full_gazetteer, text, *spans))
+    assert [(places[n].country_code, places[n].feature_code[:3]) for n in ("Georgia", "Iraq")] == [
+        ("GE", "PCL"), ("IQ", "PCL")]
+
+
+@pytest.mark.parametrize("text, name, expected", [
+    ("A cow from a Washington state farm tested positive.", "Washington", ("US", "ADM1")),
+    ("The case was found in the state of Washington.", "Washington", ("US", "ADM1")),
+    ("New York Governor Andrew Cuomo declared an emergency.", "New York", ("US", "ADM1")),
+    ("The firm also operates in the states of Texas and Georgia.", "Georgia", ("US", "ADM1")),
+    ("Georgia state television reported the vote.", "Georgia", ("GE", "PCLI")),
+    ("Washington said it would respond.", "Washington", ("US", "PPLC")),
+])
+def test_a_division_word_next_to_a_name_means_the_division(full_gazetteer, text, name, expected):
+    spans = [(n, "GPE") for n in ("Texas", name) if n in text]
+    place = _by_text(resolve(full_gazetteer, text, *spans))[name]
+    assert (place.country_code, place.feature_code) == expected
+
+
+def test_a_qualifier_names_the_division_or_the_city_around_the_place(full_gazetteer):
+    buffalo = _by_text(resolve(full_gazetteer, "A girl from Buffalo, New York, died.", ("Buffalo", "GPE"),
+                               ("New York", "GPE")))
+    assert (buffalo["New York"].feature_code, buffalo["New York"].name) == ("ADM1", "New York")
+    assert buffalo["Buffalo"].geonameid == 5110629                      # Buffalo, NY
+    queens = _by_text(resolve(full_gazetteer, "Eight students in Queens, New York, fell ill.", ("Queens", "GPE"),
+                              ("New York", "GPE")))
+    assert queens["New York"].geonameid == 5128581                      # the city around Queens
+    tbilisi = _by_text(resolve(full_gazetteer, "Tbilisi, Georgia, voted.", ("Tbilisi", "GPE"), ("Georgia", "GPE")))
+    assert tbilisi["Georgia"].country_code == "GE"
+
+
+def test_a_country_name_among_a_documents_states_is_the_state(full_gazetteer):
+    text = "Cattle from Alabama and Texas were tested. The result from the contract lab in Georgia was confirmed."
+    places = _by_text(resolve(full_gazetteer, text, ("Alabama", "GPE"), ("Texas", "GPE"), ("Georgia", "GPE")))
+    assert (places["Georgia"].country_code, places["Georgia"].feature_code) == ("US", "ADM1")
+    text = "Senators from Texas and Ohio met. Georgia's parliament voted in Batumi."
+    places = _by_text(resolve(full_gazetteer, text, ("Texas", "GPE"), ("Ohio", "GPE"), ("Georgia", "GPE"),
+                              ("Batumi", "GPE")))
+    assert places["Georgia"].country_code == "GE"                     # Batumi is in Georgia the country
+
+
+def test_a_list_of_cities_is_not_a_city_and_its_province(full_gazetteer):
+    # Isfahan is also a province; Tehran does not lie in it, so "Tehran, Isfahan" is a list.
+    text = "Flights from Tehran, Isfahan and Shiraz resumed. Springfield, Illinois, and Paris, Texas, flooded."
+    spans = [(n, "GPE") for n in ("Tehran", "Isfahan", "Shiraz", "Springfield", "Illinois", "Paris", "Texas")]
+    places = _by_text(resolve(full_gazetteer, text, *spans))
+    assert (places["Tehran"].country_code, places["Tehran"].feature_code) == ("IR", "PPLC")
+    assert places["Isfahan"].feature_class == "P"
+    assert places["Paris"].country_code == "US" and places["Springfield"].geonameid == 4250542   # Springfield, IL

