@@ -233,7 +233,8 @@ _CONFIDENCE_WEIGHTS = (0.877, 0.169, 0.514, -0.324, -0.757, 0.326, 0.46, 0.114, 
 def _confidence_features(ranked: list[ScoredCandidate], mention: Mention, rules: Sequence[str]) -> list[float]:
     """Features of the confidence model: bias, margin/10 (capped at 40 points), single
     candidate, log(1 + candidates), alternate/historic name, demonym, country, populated place,
-    first-level division, curated, conditional NER label, context bonus, qualifier."""
+    first-level division, curated, conditional NER label, context bonus, qualifier or
+    division word."""
     best = ranked[0]
     place = best.candidate.place
     margin = 40.0 if len(ranked) == 1 else min(40.0, best.score - ranked[1].score)
@@ -242,7 +243,7 @@ def _confidence_features(ranked: list[ScoredCandidate], mention: Mention, rules:
             float(place.feature_code.startswith("PCL")), float(place.feature_class == "P"),
             float(place.feature_code == "ADM1"), float(place.source == "curated"),
             float(mention.label in CONDITIONAL_LABELS), float(any(r.startswith("context") for r in rules)),
-            float("qualifier" in rules)]
+            float(any(r.startswith(("qualifier", "cue:")) for r in rules))]
 
 
 def _shadowing_town_score(division: Candidate, towns: list[Candidate]) -> float | None:
