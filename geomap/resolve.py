@@ -431,7 +431,7 @@ class Resolver:
         """
         kept: list[Mention] = []
         for mention in mentions:
-            kept.extend(self._split_compound(mention))
+            kept.extend(self._split_compound(self._extend_left(document.text, mention)))
         context = self._context(document, kept)
         resolutions = []
         for index, mention in enumerate(kept):
@@ -659,6 +659,25 @@ class Resolver:
             else:
                 return [mention]
         return parts if len(parts) > 1 else [mention]
+
+    def _extend_left(self, text: str, mention: Mention) -> Mention:
+        """The mention widened by the capitalised word right before it when the two make a
+        place name the gazetteer knows by its own name: "Goz" + "Beida" → Goz Beida (Chad, not
+        Beida in Libya), "South" + "Sudan" → South Sudan, "West" + "Midlands" → West Midlands."""
+        before = _PREV_WORD.search(text, max(0, mention.start - 40), mention.start)
+        if before is None or "\n" in text[before.start():mention.start]:
+            return mention
+        wider = text[before.start(1):mention.end]
+        if normalize_name(wider) == normalize_name(mention.text):
+            return mention                   # "The U.S.": the article is no part of the name
+        ranked = [s for s in self.rank(wider) if s.candidate.name_kind in ("official", "short")]
+        if not ranked:
+            return mention
+        place = ranked[0].candidate.place
+        if not (is_strong(place) or place.feature_class != "P" or (place.population or 0) >= _LOCATIVE_MIN_POPULATION):
+            return mention
+        return Mention(wider, before.start(1), mention.end, mention.sentence, mention.sentence_start, mention.label) \
+            if before.start(1) >= mention.sentence_start else mention
 
     @staticmethod
     def _sub_mention(mention: Mention, start: int, end: int) -> Mention:

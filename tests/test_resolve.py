@@ -254,3 +254,18 @@ def test_a_list_of_cities_is_not_a_city_and_its_province(full_gazetteer):
     assert (places["Tehran"].country_code, places["Tehran"].feature_code) == ("IR", "PPLC")
     assert places["Isfahan"].feature_class == "P"
     assert places["Paris"].country_code == "US" and places["Springfield"].geonameid == 4250542   # Springfield, IL
+
+
+def test_the_word_before_a_name_joins_it_when_both_make_a_known_place(full_gazetteer):
+    # The model tags only "Beida" (a Libyan city) and "Sudan"; Goz Beida is a town in eastern Chad.
+    text = "Children in camps near Goz Beida were ill. Fighting in South Sudan went on. The U.S. sent aid."
+    res = resolve(full_gazetteer, text, ("Beida", "GPE"), ("Sudan", "GPE"), ("U.S.", "GPE"))
+    assert [(r.mention.text, r.place.country_code) for r in res] == [
+        ("Goz Beida", "TD"), ("South Sudan", "SS"), ("U.S.", "US")]
+    assert text[res[0].mention.start:res[0].mention.end] == "Goz Beida"
+
+
+def test_large_islands_are_places_not_namesake_villages(full_gazetteer):
+    # Luzon island (16° N, 121° E), not the village of Luzon on Mindanao.
+    (luzon,) = resolve(full_gazetteer, "Pigs on two northern Luzon farms were tested.", ("Luzon", "GPE"))
+    assert abs(luzon.place.lat - 16.0) < 1.5 and abs(luzon.place.lon - 121.0) < 1.5
