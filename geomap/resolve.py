@@ -46,6 +46,8 @@ _KIND_PENALTY = {"official": 0.0, "short": 0.0, "abbreviation": 0.0, "historic":
 # Points added to a candidate's prior (see the module docstring).
 _CONTEXT_COUNTRY_BONUS = 25.0
 _CONTEXT_ADMIN1_BONUS = 15.0
+# A first-level division holding a place named in the same sentence.
+_SENTENCE_ADMIN1_BONUS = 30.0
 _QUALIFIER_BONUS = 50.0
 # A city named as the qualifier of a place this close to it is the qualifier's meaning
 # ("Queens, New York", "Shibuya, Tokyo"), km.
@@ -203,6 +205,15 @@ class _Context:
     division_cues: set[int] = field(default_factory=set)
     # Countries of every place the document names (towns too), by the normalised name.
     present: dict[str, set[str]] = field(default_factory=dict)
+    # First-level divisions of the places each sentence names: sentence start → {(cc, admin1): names}.
+    sentence_admin1: dict[int, dict[tuple[str, str], set[str]]] = field(default_factory=dict)
+
+    def sentence_admin1_around(self, mention: Mention) -> frozenset[tuple[str, str]]:
+        """First-level divisions of the places the *other* names of the mention's sentence
+        refer to."""
+        own = normalize_name(mention.text)
+        found = self.sentence_admin1.get(mention.sentence_start, {})
+        return frozenset(a for a, names in found.items() if names - {own})
     skip: set[int] = field(default_factory=set)
     # Points (lat, lon) of the places the document clearly names, by the normalised name.
     points: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
@@ -319,6 +330,7 @@ class Resolver:
              listed_as: tuple[str, str | None] | None = None,
              division_cue: bool = False,
              present: frozenset[str] | None = None,
+             sentence_admin1: frozenset[tuple[str, str]] = frozenset(),
              near: Sequence[tuple[float, float]] = ()) -> list[ScoredCandidate]:
         """Candidates for ``name``, best first.
 
@@ -350,6 +362,10 @@ class Resolver:
         present : frozenset of str, optional
             ISO alpha-2 codes of the countries of every place (towns too) the document names;
             ``countries`` when not given.
+        sentence_admin1 : frozenset of (country_code, admin1_code)
+            First-level divisions that places named in the same sentence lie in: a division
+            holding one gains more than from the whole document ("Victoria" beside Melbourne is
+            the Australian state), unless the name qualifies another ("Queens, New York").
         """
         scored = []
         candidates = self.candidates(name)
@@ -400,6 +416,9 @@ class Resolver:
                 if in_admin1:
                     score += _CONTEXT_ADMIN1_BONUS
                     rules.append("context:admin1")
+            if place.feature_code == "ADM1" and not regions and (code, place.admin1) in sentence_admin1:
+                score += _SENTENCE_ADMIN1_BONUS
+                rules.append("context:sentence")
             if near and code not in countries and not place.feature_code.startswith("PCL") \
                     and _has_coordinates(place) and any(
                     haversine_km(place.lat, place.lon, lat, lon) <= _NEAR_KM for lat, lon in near):
@@ -516,6 +535,9 @@ class Resolver:
             place = local[0].candidate.place
             if place.country_code:
                 context.present.setdefault(place.country_code, set()).add(own)
+            if place.country_code and place.admin1 and not place.feature_code.startswith("PCL"):
+                context.sentence_admin1.setdefault(mention.sentence_start, {}).setdefault(
+                    (place.country_code, place.admin1), set()).add(own)
             if place.country_code and is_strong(place):
                 context.countries.setdefault(place.country_code, set()).add(own)
             if (is_strong(place) and not place.feature_code.startswith("PCL") and place.feature_class != "L"
@@ -587,6 +609,7 @@ class Resolver:
         countries, admin1 = context.around(mention.text)
         ranked = self._rank_in(mention, index, context, countries=countries, admin1=admin1,
                                present=context.present_around(mention.text) | countries,
+                               sentence_admin1=context.sentence_admin1_around(mention),
                                near=context.points_around(mention.text))
         if not ranked:
             demonym = self.demonym_of(mention.text)

@@ -269,3 +269,20 @@ def test_large_islands_are_places_not_namesake_villages(full_gazetteer):
     # Luzon island (16° N, 121° E), not the village of Luzon on Mindanao.
     (luzon,) = resolve(full_gazetteer, "Pigs on two northern Luzon farms were tested.", ("Luzon", "GPE"))
     assert abs(luzon.place.lat - 16.0) < 1.5 and abs(luzon.place.lon - 121.0) < 1.5
+
+
+def test_a_place_in_the_same_sentence_outweighs_the_documents_countries(full_gazetteer):
+    # Victoria beside Melbourne is the Australian state (centre about 37° S, 144° E), although the
+    # document also names Canada; later, beside British Columbia, it is the Canadian city.
+    text = ("Bushfires raged across Victoria, and smoke blanketed Melbourne. In Canada, officials in "
+            "Vancouver watched. Victoria, the capital of British Columbia, was calm.")
+    mentions = []
+    for mention in mentions_of(text, ("Victoria", "GPE"), ("Melbourne", "GPE"), ("Canada", "GPE"),
+                               ("Vancouver", "GPE"), ("Victoria", "GPE"), ("British Columbia", "GPE")):
+        start = text.rfind(". ", 0, mention.start) + 2 if ". " in text[:mention.start] else 0
+        end = text.find(".", mention.end) + 1
+        mentions.append(Mention(mention.text, mention.start, mention.end, text[start:end], start, mention.label))
+    res = Resolver(full_gazetteer).resolve(Document("d", text), mentions)
+    state, city = res[0].place, res[4].place
+    assert (state.country_code, state.feature_code) == ("AU", "ADM1") and abs(state.lat + 37) < 1.5
+    assert city.country_code == "CA" and abs(city.lat - 48.43) < 0.2 and abs(city.lon + 123.37) < 0.2
