@@ -53,6 +53,8 @@ def iter_curated() -> Iterator[dict[str, Any]]:
             continue
         names = [(row["name"], "en", "official")]
         names += [(alt.strip(), "en", "alternate") for alt in row.get("alt_names", "").split("|") if alt.strip()]
+        # "European" → Europe, "Kurdish" → Kurdistan: kept as demonyms, as for countries.
+        names += [(d.strip(), "en", "demonym") for d in row.get("demonyms", "").split("|") if d.strip()]
         yield {
             "key": f"curated:{row['key']}",
             "name": row["name"],
