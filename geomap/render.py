@@ -497,7 +497,10 @@ class _PlaceAcc:
     Counts cover every mention; only the sentences of the first :data:`MAX_SENTENCES`
     documents naming the place (at most :data:`MAX_SENTENCES` of each) are kept to be quoted.
     Taking the first documents rather than, say, those naming the place most lets places share
-    documents and sentences, which keeps the page small when documents are many.
+    documents and sentences, which keeps the page small when documents are many. A sentence
+    whose text is already kept is not kept again, and a document that brings no new text takes
+    no place among the first: an archive repeats wire stories word for word, and a popup
+    should not quote one sentence 25 times.
     """
 
     place: Place
@@ -508,6 +511,7 @@ class _PlaceAcc:
     cells: dict[Any, list[int]] = field(default_factory=dict)
     # per kept document, in input order: ((doc index, sentence_start, text, ranges), ...)
     quotes: list[tuple[tuple[int, int, str, list[tuple[int, int]]], ...]] = field(default_factory=list)
+    quoted_texts: set[str] = field(default_factory=set)  # sentences kept in ``quotes``, as written
     low: Resolution | None = None  # the least confident resolution to this place
 
     def add_document(self, doc_index: int, unit: Any, mentions: int,
@@ -528,8 +532,15 @@ class _PlaceAcc:
             cell[1] += len(sentences)
             cell[2] += 1
         if len(self.quotes) < MAX_SENTENCES:
-            self.quotes.append(tuple((doc_index, start, *_excerpt(text, _merge(ranges)))
-                                     for (start, text), ranges in sorted(sentences.items())[:MAX_SENTENCES]))
+            kept = []
+            for (start, text), ranges in sorted(sentences.items()):
+                if len(kept) == MAX_SENTENCES:
+                    break
+                if text not in self.quoted_texts:
+                    self.quoted_texts.add(text)
+                    kept.append((doc_index, start, *_excerpt(text, _merge(ranges))))
+            if kept:
+                self.quotes.append(tuple(kept))
         return cell is None
 
     def chosen_sentences(self) -> list[tuple[int, int, str, list[tuple[int, int]]]]:
@@ -785,6 +796,9 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
                 + sum(len(gathered.pairs[e[3]]) for e in edge_pairs))
 
     while filter_cells() > MAX_FILTER_CELLS and units.level < len(_FILTER_LEVELS) - 1:
+        gathered.coarsen()
+    # Pooled by date, but no document has one: the units are sources, and the page says so.
+    while 1 <= units.level < 4 and all(key[1] is None for key in units.documents):
         gathered.coarsen()
     if units.level == 0:
         unit_keys = list(range(len(result.documents)))

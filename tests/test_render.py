@@ -302,6 +302,18 @@ def test_render_caps_sentences_per_place_across_documents():
     assert docs == [0] * 22 + [1] * 3
 
 
+def test_render_repeated_wire_story_quoted_once():
+    """An archive repeats wire stories word for word: a popup quotes each sentence text once,
+    and a later document with new text is still quoted, past the 25 copies."""
+    copies = [make_doc(f"copy{i}", "Shelling resumed near Baku overnight.", {"Baku": BAKU}) for i in range(40)]
+    fresh = make_doc("fresh", "Talks opened in Baku on Monday.", {"Baku": BAKU})
+    payload = payload_of(html_of(GeoparseResult((*copies, fresh))))
+    baku = payload_place(payload, "Baku")
+    quoted = [payload["sentences"][sid] for sid, _ in baku["sentences"]]
+    assert quoted == [[0, "Shelling resumed near Baku overnight."], [40, "Talks opened in Baku on Monday."]]
+    assert baku["count"] == 41 and baku["more"] == 39
+
+
 def test_render_offsets_are_javascript_string_indices():
     text = "The 🗺️ of Baku and 👩🏽‍💻 Tbilisi."
     payload = payload_of(html_of(GeoparseResult((make_doc("d", text, {"Baku": BAKU, "Tbilisi": TBILISI}),))))
