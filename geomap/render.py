@@ -952,11 +952,11 @@ def build_map(result: GeoparseResult, *, outlines: dict | None = None, title: st
     document, with the mentions highlighted, and says how many sentences and documents it
     leaves out. The side panel's document filter switches documents one by one, or, when
     they are too many for :data:`MAX_FILTER_CELLS`, groups of them by source and day (then
-    month, year, source alone), as the panel says. Countries are shaded by mention count, where a country's count includes every
-    place whose ``country_code`` is its ISO code (cities, regions, demonyms resolved to it),
-    in the fixed :data:`CHOROPLETH_CLASSES`. Pairs of places named in one sentence are joined
-    by great-circle arcs (the :data:`MAX_EDGES` strongest). Article text is shown literally,
-    never interpreted as HTML.
+    month, year, source alone), as the panel says. Countries are shaded by mention count,
+    where a country's count includes every place whose ``country_code`` is its ISO code
+    (cities, regions, demonyms resolved to it), in the fixed :data:`CHOROPLETH_CLASSES`.
+    Pairs of places named in one sentence are joined by great-circle arcs (the
+    :data:`MAX_EDGES` strongest). Article text is shown literally, never interpreted as HTML.
 
     Parameters
     ----------
