@@ -634,8 +634,11 @@ class _Gathered:
     """Everything the page needs from a result, from one pass over its documents."""
 
     places: dict[str, _PlaceAcc]
-    # (place key, place key), sorted -> filter unit -> sentences naming both
-    pairs: dict[tuple[str, str], dict[Any, int]]
+    # (place key, place key), sorted -> sentences naming both
+    pair_totals: dict[tuple[str, str], int]
+    # the same pairs -> filter unit -> sentences naming both; None when there were too many
+    # to keep (see _gather), and then counted again for the arcs drawn only (_count_pairs)
+    pairs: dict[tuple[str, str], dict[Any, int]] | None
     units: _FilterUnits
     unresolved: int
 
@@ -644,18 +647,51 @@ class _Gathered:
         remap = self.units.coarsen()
         for acc in self.places.values():
             acc.cells = _merge_cells(acc.cells, remap)
-        for pair, cells in self.pairs.items():
-            self.pairs[pair] = _merge_cells(cells, remap)
+        if self.pairs is not None:
+            for pair, cells in self.pairs.items():
+                self.pairs[pair] = _merge_cells(cells, remap)
+
+
+def _sentence_pairs(named: dict[int, dict[str, None]]) -> Any:
+    """Yield each pair of place keys (sorted) named together in a sentence, once per sentence;
+    ``named`` maps a sentence to the keys of the places it names."""
+    for keys in named.values():
+        ordered = sorted(keys)
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1:]:
+                yield a, b
+
+
+def _count_pairs(result: GeoparseResult, wanted: set[tuple[str, str]],
+                 units: _FilterUnits) -> dict[tuple[str, str], dict[Any, int]]:
+    """Sentences naming each pair of ``wanted`` per filter unit (at the level of ``units``), from
+    a second pass over the documents of ``result``."""
+    counted: dict[tuple[str, str], dict[Any, int]] = {pair: {} for pair in wanted}
+    for doc_index, doc_result in enumerate(result.documents):
+        named: dict[int, dict[str, None]] = {}
+        for resolution in doc_result.resolutions:
+            if resolution.place is not None:
+                named.setdefault(resolution.mention.sentence_start, {})[resolution.place.key] = None
+        document = doc_result.document
+        unit = doc_index if units.level == 0 else units.unit_of(
+            _clean_text(document.source).strip() or None, _clean_text(document.date).strip() or None)
+        for pair in _sentence_pairs(named):
+            cells = counted.get(pair)
+            if cells is not None:
+                cells[unit] = cells.get(unit, 0) + 1
+    return counted
 
 
 def _gather(result: GeoparseResult) -> _Gathered:
     """One pass over the documents of ``result``, holding one document's mentions at a time.
 
-    While the filter cells (units, place–unit and pair–unit counts) pass twice the page's
-    budget, the filter is pooled one level coarser, so memory stays bounded too.
+    While the units and place–unit counts pass twice the page's filter budget, the filter is
+    pooled one level coarser, so memory stays bounded too. Pair–unit counts (for the arcs)
+    are dropped if they pass eight times the budget: only the drawn arcs need them, and
+    ``_count_pairs`` then counts those again.
     """
-    gathered = _Gathered({}, {}, _FilterUnits(), 0)
-    places, pairs, units = gathered.places, gathered.pairs, gathered.units
+    gathered = _Gathered({}, {}, {}, _FilterUnits(), 0)
+    places, totals, units = gathered.places, gathered.pair_totals, gathered.units
     place_cells = pair_cells = 0
     for doc_index, doc_result in enumerate(result.documents):
         document = doc_result.document
@@ -691,18 +727,20 @@ def _gather(result: GeoparseResult) -> _Gathered:
             named.setdefault(mention.sentence_start, {})[place.key] = None
         for key, mentions in mentions_here.items():
             place_cells += places[key].add_document(doc_index, unit, mentions, sentences_here[key])
-        for keys in named.values():
-            ordered = sorted(keys)
-            for i, a in enumerate(ordered):
-                for b in ordered[i + 1:]:
-                    cells = pairs.setdefault((a, b), {})
-                    pair_cells += unit not in cells
-                    cells[unit] = cells.get(unit, 0) + 1
+        pairs = gathered.pairs
+        for pair in _sentence_pairs(named):
+            totals[pair] = totals.get(pair, 0) + 1
+            if pairs is not None:
+                cells = pairs.setdefault(pair, {})
+                pair_cells += unit not in cells
+                cells[unit] = cells.get(unit, 0) + 1
+        if pair_cells > 8 * MAX_FILTER_CELLS:
+            gathered.pairs, pair_cells = None, 0
         while (len(units.documents) + place_cells > 2 * MAX_FILTER_CELLS
-               or pair_cells > 8 * MAX_FILTER_CELLS) and units.level < len(_FILTER_LEVELS) - 1:
+               and units.level < len(_FILTER_LEVELS) - 1):
             gathered.coarsen()
             place_cells = sum(len(acc.cells) for acc in places.values())
-            pair_cells = sum(len(cells) for cells in pairs.values())
+            pair_cells = sum(len(cells) for cells in (gathered.pairs or {}).values())
     return gathered
 
 
@@ -778,8 +816,8 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
     index_of = {m[0].place.key: rank for rank, m in enumerate(mapped)}
 
     # Co-mentions: pairs of places named in the same sentence, counted once per sentence.
-    ranked_pairs = sorted((-sum(cells.values()), *sorted((index_of[a], index_of[b])), (a, b))
-                          for (a, b), cells in gathered.pairs.items()
+    ranked_pairs = sorted((-total, *sorted((index_of[a], index_of[b])), (a, b))
+                          for (a, b), total in gathered.pair_totals.items()
                           if a in index_of and b in index_of)
     edge_pairs: list[tuple[int, int, int, tuple[str, str]]] = []
     for negative, a, b, pair in ranked_pairs:
@@ -789,11 +827,14 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
         if ends[0] == ends[1] or not _great_circle_ok(*ends):
             continue
         edge_pairs.append((a, b, -negative, pair))
+    if gathered.pairs is None:
+        gathered.pairs = _count_pairs(result, {e[3] for e in edge_pairs}, units)
+    pair_cells = gathered.pairs
 
     # Pool the document filter until its counts fit the page's budget.
     def filter_cells() -> int:
         return (len(units.documents) + sum(len(m[0].cells) for m in mapped)
-                + sum(len(gathered.pairs[e[3]]) for e in edge_pairs))
+                + sum(len(pair_cells[e[3]]) for e in edge_pairs))
 
     while filter_cells() > MAX_FILTER_CELLS and units.level < len(_FILTER_LEVELS) - 1:
         gathered.coarsen()
@@ -881,7 +922,7 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
 
     edges = []
     for a, b, n, pair in edge_pairs:
-        per_unit = sorted((unit_index[k], c) for k, c in gathered.pairs[pair].items())
+        per_unit = sorted((unit_index[k], c) for k, c in pair_cells[pair].items())
         edges.append([a, b, n, [x for unit_count in per_unit for x in unit_count]])
     units_payload = None
     if units.level:

@@ -728,6 +728,33 @@ def test_render_pooled_filter_keeps_source_and_month_counts(monkeypatch):
     payload = payload_of(html_of(result))
     assert payload["filter"] == "none" and payload["units"] == [[None, None, 40]]
     assert "every count includes all of them" in payload["filterNote"]
+    ((_, _, n, per_unit),) = payload["edges"]
+    assert n == 20 and per_unit == [0, 20]
+
+
+def test_render_many_arcs_do_not_coarsen_the_filter(monkeypatch):
+    """Sentences naming many places make many pairs; only the arcs drawn (150) count against
+    the filter's budget, so the filter keeps the finest units that fit."""
+    places = world_cities(64)
+    parts, spans = ["Envoys from "], []
+    for place in places:
+        start = sum(map(len, parts))
+        spans.append((place, start, start + len(place.name)))
+        parts.append(place.name + ", ")
+    text = "".join(parts) + "met in Geneva."
+    docs = []
+    for d in range(3):
+        resolutions = tuple(Resolution(Mention(place.name, a, b, text, 0, "GPE"), place, 0.9)
+                            for place, a, b in spans)
+        docs.append(DocumentResult(Document(f"d{d}", text, source="Wire A", date="2024-05-02"), resolutions))
+    # 3 documents of 64 places and 150 arcs pass 250 counts; pooled by source and day (one
+    # unit) they fit: 1 + 64 + 150. The 2,016 pairs, counted per document, would not.
+    monkeypatch.setattr(render, "MAX_FILTER_CELLS", 250)
+    payload = payload_of(html_of(GeoparseResult(tuple(docs))))
+    assert payload["filter"] == "source and day" and payload["units"] == [[0, "2024-05-02", 3]]
+    assert payload["edgesTotal"] == 64 * 63 // 2
+    assert len(payload["edges"]) == render.MAX_EDGES
+    assert all(n == 3 and per_unit == [0, 3] for _, _, n, per_unit in payload["edges"])
 
 
 # ---------------------------------------------------------------------------------------------
