@@ -732,6 +732,16 @@ def test_render_pooled_filter_keeps_source_and_month_counts(monkeypatch):
     assert n == 20 and per_unit == [0, 20]
 
 
+def test_render_pooled_filter_without_dates_is_by_source(monkeypatch):
+    """Documents without dates pooled "by source and day" are pooled by source: the page says so."""
+    docs = [make_doc(f"d{i}", "Talks in Baku resumed.", {"Baku": BAKU}, source=f"Wire {'AB'[i % 2]}")
+            for i in range(40)]
+    monkeypatch.setattr(render, "MAX_FILTER_CELLS", 30)
+    payload = payload_of(html_of(GeoparseResult(tuple(docs))))
+    assert payload["filter"] == "source" and payload["units"] == [[0, None, 20], [1, None, 20]]
+    assert payload["filterNote"] == "40 documents, too many to list one by one: the filter takes them by source."
+
+
 def test_render_many_arcs_do_not_coarsen_the_filter(monkeypatch):
     """Sentences naming many places make many pairs; only the arcs drawn (150) count against
     the filter's budget, so the filter keeps the finest units that fit."""

@@ -740,7 +740,7 @@
       var members = groups[name];
       var documents = 0;
       members.forEach(function (i) { documents += units[i].docs; });
-      var group = el("details", "geomap-source");
+      var group = el("details", rows ? "geomap-source" : "geomap-source geomap-source-only");
       group.open = rows && members.length <= 20;
       var summary = el("summary");
       var all = el("input");
