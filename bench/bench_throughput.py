@@ -28,7 +28,7 @@ build time and the peak RSS (the result in memory, then the rendering).
 Usage::
 
     python bench/bench_throughput.py                   # full run, about 10 minutes on 2 cores
-    python bench/bench_throughput.py --map-scale 10000:100,1000000:100,1000000:1000,1000000:10000
+    python bench/bench_throughput.py --map-scale 10000:100,1000000:100,1000000:1000,1000000:10000,1000000:100000
     python bench/bench_throughput.py --quick           # CI-sized: 40 documents, a few seconds of parsing
     python bench/bench_throughput.py --sizes 100,1000 --repeats 5 --workers 2 --json out.json
 

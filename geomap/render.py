@@ -10,7 +10,8 @@ What the page shows: one circle per place (area ∝ mentions, colour by kind), l
 most-mentioned places, a country choropleth of mention counts (places roll up to their country
 by ISO code), co-mention arcs, title, legend, layer control, scale and attribution, and a side
 panel listing the places (filterable, keyboard-operable) and the documents (checkboxes and a
-date range that recompute every count in the page).
+date range that recompute every count in the page; past :data:`MAX_FILTER_CELLS` counts the
+documents are pooled by source and date, so the page does not grow with them).
 
 All data (places, sentences, documents, outlines) travels as ONE compact JSON payload in a
 ``<script type="application/json" id="geomap-data">`` block. The JSON is escaped so that no
@@ -50,8 +51,8 @@ from .exc import GeomapError, InputError
 from .model import GeoparseResult, Mention, Place, Resolution
 
 __all__ = ["ATTRIBUTION", "CHOROPLETH_CLASSES", "KIND_COLORS", "KIND_LABELS", "LOW_CONFIDENCE",
-           "MAX_EDGES", "MAX_SENTENCES", "OSM_ATTRIBUTION", "BrowserNotFoundError", "OfflineMap",
-           "PlaceLayer", "build_map", "find_browser", "map_html", "save_map", "save_png"]
+           "MAX_EDGES", "MAX_FILTER_CELLS", "MAX_SENTENCES", "OSM_ATTRIBUTION", "BrowserNotFoundError",
+           "OfflineMap", "PlaceLayer", "build_map", "find_browser", "map_html", "save_map", "save_png"]
 
 #: Marker colour per kind group, from the Okabe-Ito palette (safe for colour-blind readers).
 #: Countries, regions and seas (every area that is not a country), cities and other places.
@@ -73,6 +74,10 @@ ATTRIBUTION = ("Place data: GeoNames (CC BY 4.0), Natural Earth (public domain) 
 OSM_ATTRIBUTION = "\u00a9 OpenStreetMap contributors"
 #: Sentences listed per place popup; the rest are counted as "and N more".
 MAX_SENTENCES = 25
+#: Counts the page's document filter carries at most: filter units, plus one per place and per
+#: arc in each unit it appears in. Past it, documents are pooled into coarser units (by source
+#: and day, month or year, by source, then not at all), so the page does not grow with them.
+MAX_FILTER_CELLS = 12_000
 #: Co-mention arcs drawn at most (the pairs named together in the most sentences).
 MAX_EDGES = 150
 #: Resolutions below this confidence (0..1) are flagged in the popup.
@@ -106,6 +111,11 @@ _AREA_TYPES = {"Polygon", "MultiPolygon"}
 _CDN_BASE = "https://cdn.jsdelivr.net/npm/leaflet@{version}/dist/"
 # How the popup's "As written" list marks mentions that are not literal locations.
 _ROLE_NOTES = {"demonym": "demonym", "metonymic": "standing for its government or institutions"}
+# Document filter units, finest first (payload "filter"; level 0 is one unit per document).
+_FILTER_LEVELS = ("document", "source and day", "source and month", "source and year", "source",
+                  "none")
+_ISO_MONTH = re.compile(r"\d{4}-\d{2}(?!\d)")
+_ISO_YEAR = re.compile(r"\d{4}(?!\d)")
 _WATER_TYPES = {"SEA": "sea", "OCN": "ocean", "GULF": "gulf", "BAY": "bay", "STRT": "strait",
                 "LK": "lake", "STM": "river", "CHN": "channel", "SD": "sound"}
 
@@ -309,19 +319,6 @@ class PlaceLayer(Element):
 # Payload
 
 
-@dataclass
-class _PlaceAcc:
-    """Mentions of one place gathered across documents."""
-
-    place: Place
-    count: int = 0
-    forms: dict[str, None] = field(default_factory=dict)  # ordered set: first appearance first
-    # (doc index, sentence_start, sentence) -> mention ranges in code points
-    sentences: dict[tuple[int, int, str], list[tuple[int, int]]] = field(default_factory=dict)
-    per_doc: dict[int, int] = field(default_factory=dict)  # doc index -> mentions
-    low: Resolution | None = None  # the least confident resolution to this place
-
-
 def _finite(value: Any) -> float | None:
     try:
         number = float(value)
@@ -425,14 +422,24 @@ def _kind(place: Place) -> tuple[str, str]:
     return "city", "place"
 
 
-def _document_entry(doc: Any) -> dict[str, Any]:
+def _document_entry(doc: Any, source: int | None) -> list[Any]:
+    """``[label, source, date, url]`` of a document: ``source`` is the index into the payload's
+    ``sources``; the URL only when it is http(s)."""
     label = _clean_text(doc.title).strip() or _clean_text(doc.id).strip() or "(untitled document)"
-    source = _clean_text(doc.source).strip()
     date = _clean_text(doc.date).strip()
     url = _clean_text(doc.url).strip()
-    return {"label": label, "meta": ", ".join(t for t in (source, date) if t) or None,
-            "source": source or None, "date": date or None,
-            "url": url if _WEB_URL.match(url) else None}
+    return [label, source, date or None, url if _WEB_URL.match(url) else None]
+
+
+def _filter_note(level: int, n_documents: int) -> str | None:
+    """What the page's document filter can do when it pools documents, in words; None at level 0."""
+    if level == 0:
+        return None
+    if level == len(_FILTER_LEVELS) - 1:
+        return (f"{n_documents:,} documents from too many sources and dates to filter in this "
+                "page: every count includes all of them.")
+    return (f"{n_documents:,} documents, too many to list one by one: the filter takes them by "
+            f"{_FILTER_LEVELS[level]}.")
 
 
 def _outline_features(outlines: dict | None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -483,51 +490,227 @@ def _great_circle_ok(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return not (abs(a[0] + b[0]) < 1e-6 and abs(abs(a[1] - b[1]) - 180.0) < 1e-6)
 
 
-def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
-             tiles: bool) -> dict[str, Any]:
-    """The page's JSON payload, read by ``static/geomap.js``.
+@dataclass
+class _PlaceAcc:
+    """Mentions of one place gathered across documents, in memory that does not grow with them.
 
-    Layout:
-
-    - ``places`` (drawing order, most mentioned first): ``name``, ``kind`` (colour group:
-      country, region, city), ``type`` (the kind in words: city, site, sea, region...),
-      ``latlon`` ([lat, lon], WGS84 degrees, Leaflet order; lon + 360 on a shifted map, see
-      ``shift``), ``count`` (mentions), ``r`` (radius, CSS px), ``cc`` (ISO 3166-1 alpha-2 or
-      null), ``forms`` (surface forms, with "(demonym)" or "(standing for its government or
-      institutions)" after non-literal ones, from ``Resolution.role``), ``sentences`` (``[sentence id, [[start, end], ...]]``:
-      mention ranges inside the sentence, ``Mention.start - sentence_start`` counted in UTF-16
-      code units as JavaScript indexes strings), ``docs`` (flat ``[document, mentions,
-      sentences, ...]`` triples, so the page can recount under a document filter), ``more``
-      (sentences not listed), ``note``, ``conf`` (lowest confidence, only when below
-      :data:`LOW_CONFIDENCE`), ``candidates`` and ``runnerUp`` (the second-ranked candidate of
-      that resolution, from ``Resolution.provenance["runner_up"]``, when recorded), ``label``.
-    - ``sentences``: shared table of ``[document, text]`` (a sentence naming several places is
-      stored once). ``documents``: ``label``, ``meta``, ``source``, ``date`` and ``url``
-      (http(s) only, else null), in input order.
-    - ``edges``: ``[place a, place b, sentences, [document, sentences, ...]]``, strongest first;
-      ``edgesTotal``: how many pairs there were before the cap.
-    - ``basemap``: ``[country code, name, geometry]`` per country outline; ``areas``:
-      ``[place, geometry]`` for places drawn as areas.
-    - ``title``, ``counts``, ``notes``, ``attribution``, ``colors``, ``kinds``, ``classes``,
-      ``legend``, ``scale``/``minR`` (radius = max(minR, scale·√count)), ``bounds``
-      ([[south, west], [north, east]] or null) and ``shift`` (the cut longitude or null).
+    Counts cover every mention; only the sentences of the first :data:`MAX_SENTENCES`
+    documents naming the place (at most :data:`MAX_SENTENCES` of each) are kept to be quoted.
+    Taking the first documents rather than, say, those naming the place most lets places share
+    documents and sentences, which keeps the page small when documents are many. A sentence
+    whose text is already kept is not kept again, and a document that brings no new text takes
+    no place among the first: an archive repeats wire stories word for word, and a popup
+    should not quote one sentence 25 times.
     """
-    places: dict[str, _PlaceAcc] = {}
-    unresolved = 0
-    # (doc index, sentence_start) -> keys of the places the sentence names, in order
-    sentence_places: dict[tuple[int, int], dict[str, None]] = {}
+
+    place: Place
+    count: int = 0
+    sentence_count: int = 0  # distinct sentences naming the place
+    forms: dict[str, None] = field(default_factory=dict)  # ordered set: first appearance first
+    # filter unit -> [mentions, sentences, documents]
+    cells: dict[Any, list[int]] = field(default_factory=dict)
+    # per kept document, in input order: ((doc index, sentence_start, text, ranges), ...)
+    quotes: list[tuple[tuple[int, int, str, list[tuple[int, int]]], ...]] = field(default_factory=list)
+    quoted_texts: set[str] = field(default_factory=set)  # sentences kept in ``quotes``, as written
+    low: Resolution | None = None  # the least confident resolution to this place
+
+    def add_document(self, doc_index: int, unit: Any, mentions: int,
+                     sentences: dict[tuple[int, str], list[tuple[int, int]]]) -> bool:
+        """Fold in one document's mentions of the place.
+
+        Takes the document's position in the result, its filter unit, how many mentions of
+        the place it holds and its sentences naming the place ((sentence_start, sentence) ->
+        mention ranges in code points). Returns True when the place gets a new filter cell.
+        """
+        self.count += mentions
+        self.sentence_count += len(sentences)
+        cell = self.cells.get(unit)
+        if cell is None:
+            self.cells[unit] = [mentions, len(sentences), 1]
+        else:
+            cell[0] += mentions
+            cell[1] += len(sentences)
+            cell[2] += 1
+        if len(self.quotes) < MAX_SENTENCES:
+            kept = []
+            for (start, text), ranges in sorted(sentences.items()):
+                if len(kept) == MAX_SENTENCES:
+                    break
+                if text not in self.quoted_texts:
+                    self.quoted_texts.add(text)
+                    kept.append((doc_index, start, *_excerpt(text, _merge(ranges))))
+            if kept:
+                self.quotes.append(tuple(kept))
+        return cell is None
+
+    def chosen_sentences(self) -> list[tuple[int, int, str, list[tuple[int, int]]]]:
+        """At most :data:`MAX_SENTENCES` quotes as ``(doc index, sentence_start, text, ranges)``,
+        taken round-robin over the kept documents so that each keeps a sentence, in document
+        and text order."""
+        queues = [list(quotes) for quotes in self.quotes]
+        chosen: list[tuple[int, int, str, list[tuple[int, int]]]] = []
+        while len(chosen) < MAX_SENTENCES and any(queues):
+            for queue in queues:
+                if queue and len(chosen) < MAX_SENTENCES:
+                    chosen.append(queue.pop(0))
+        return sorted(chosen, key=lambda q: (q[0], q[1]))
+
+
+def _date_key(date: str | None, level: int) -> str | None:
+    """The date of a pooled filter unit: its day ("2024-05-02") at level 1, month ("2024-05")
+    at level 2, year ("2024") at level 3. A date not written the ISO way keeps its first ten
+    characters (what the page uses as a day) at every level."""
+    if date is None:
+        return None
+    day = date[:10]
+    pattern = {2: _ISO_MONTH, 3: _ISO_YEAR}.get(level)
+    found = pattern.match(day) if pattern else None
+    return found.group() if found else day
+
+
+class _FilterUnits:
+    """The units the page's document filter switches on and off, and the documents in each.
+
+    Level 0 makes every document a unit of its own; levels 1 to 5 pool documents by source and
+    day, source and month, source and year, source, and all together (see ``_FILTER_LEVELS``).
+    Keys are document indices at level 0 and ``(source, date key)`` tuples above.
+    """
+
+    def __init__(self) -> None:
+        self.level = 0
+        self.documents: dict[Any, int] = {}  # unit key -> documents in the unit
+        self._meta: list[tuple[str | None, str | None]] | None = []  # (source, date) per document at level 0
+
+    def unit_of(self, source: str | None, date: str | None) -> tuple[str | None, str | None]:
+        """The unit key of a document with this source and date at a pooled level (1 to 5)."""
+        if self.level >= 5:
+            return None, None
+        return source, (None if self.level == 4 else _date_key(date, self.level))
+
+    def add(self, doc_index: int, source: str | None, date: str | None) -> Any:
+        """Count one more document (the next index) and return its unit key."""
+        if self._meta is not None:
+            self._meta.append((source, date))
+            key: Any = doc_index
+        else:
+            key = self.unit_of(source, date)
+        self.documents[key] = self.documents.get(key, 0) + 1
+        return key
+
+    def coarsen(self) -> Any:
+        """Go one level coarser; returns the function mapping an old unit key to its new one."""
+        meta, self._meta = self._meta, None
+        self.level += 1
+        if meta is not None:
+            def remap(key: Any) -> Any:
+                return self.unit_of(*meta[key])
+        else:
+            def remap(key: Any) -> Any:
+                return self.unit_of(*key)
+        merged: dict[Any, int] = {}
+        for key, n in self.documents.items():
+            new = remap(key)
+            merged[new] = merged.get(new, 0) + n
+        self.documents = merged
+        return remap
+
+
+def _merge_cells(cells: dict[Any, Any], remap: Any) -> dict[Any, Any]:
+    """Filter cells (unit -> count or [counts]) with their units mapped by ``remap`` and summed."""
+    merged: dict[Any, Any] = {}
+    for key, value in cells.items():
+        new = remap(key)
+        if new not in merged:
+            merged[new] = list(value) if isinstance(value, list) else value
+        elif isinstance(value, list):
+            merged[new] = [a + b for a, b in zip(merged[new], value)]
+        else:
+            merged[new] += value
+    return merged
+
+
+@dataclass
+class _Gathered:
+    """Everything the page needs from a result, from one pass over its documents."""
+
+    places: dict[str, _PlaceAcc]
+    # (place key, place key), sorted -> sentences naming both
+    pair_totals: dict[tuple[str, str], int]
+    # the same pairs -> filter unit -> sentences naming both; None when there were too many
+    # to keep (see _gather), and then counted again for the arcs drawn only (_count_pairs)
+    pairs: dict[tuple[str, str], dict[Any, int]] | None
+    units: _FilterUnits
+    unresolved: int
+
+    def coarsen(self) -> None:
+        """Pool the filter one level coarser, in the units and every cell."""
+        remap = self.units.coarsen()
+        for acc in self.places.values():
+            acc.cells = _merge_cells(acc.cells, remap)
+        if self.pairs is not None:
+            for pair, cells in self.pairs.items():
+                self.pairs[pair] = _merge_cells(cells, remap)
+
+
+def _sentence_pairs(named: dict[int, dict[str, None]]) -> Any:
+    """Yield each pair of place keys (sorted) named together in a sentence, once per sentence;
+    ``named`` maps a sentence to the keys of the places it names."""
+    for keys in named.values():
+        ordered = sorted(keys)
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1:]:
+                yield a, b
+
+
+def _count_pairs(result: GeoparseResult, wanted: set[tuple[str, str]],
+                 units: _FilterUnits) -> dict[tuple[str, str], dict[Any, int]]:
+    """Sentences naming each pair of ``wanted`` per filter unit (at the level of ``units``), from
+    a second pass over the documents of ``result``."""
+    counted: dict[tuple[str, str], dict[Any, int]] = {pair: {} for pair in wanted}
     for doc_index, doc_result in enumerate(result.documents):
+        named: dict[int, dict[str, None]] = {}
+        for resolution in doc_result.resolutions:
+            if resolution.place is not None:
+                named.setdefault(resolution.mention.sentence_start, {})[resolution.place.key] = None
+        document = doc_result.document
+        unit = doc_index if units.level == 0 else units.unit_of(
+            _clean_text(document.source).strip() or None, _clean_text(document.date).strip() or None)
+        for pair in _sentence_pairs(named):
+            cells = counted.get(pair)
+            if cells is not None:
+                cells[unit] = cells.get(unit, 0) + 1
+    return counted
+
+
+def _gather(result: GeoparseResult) -> _Gathered:
+    """One pass over the documents of ``result``, holding one document's mentions at a time.
+
+    While the units and place–unit counts pass twice the page's filter budget, the filter is
+    pooled one level coarser, so memory stays bounded too. Pair–unit counts (for the arcs)
+    are dropped if they pass eight times the budget: only the drawn arcs need them, and
+    ``_count_pairs`` then counts those again.
+    """
+    gathered = _Gathered({}, {}, {}, _FilterUnits(), 0)
+    places, totals, units = gathered.places, gathered.pair_totals, gathered.units
+    place_cells = pair_cells = 0
+    for doc_index, doc_result in enumerate(result.documents):
+        document = doc_result.document
+        unit = units.add(doc_index, _clean_text(document.source).strip() or None,
+                         _clean_text(document.date).strip() or None)
+        mentions_here: dict[str, int] = {}
+        # place key -> (sentence_start, sentence) -> mention ranges in code points
+        sentences_here: dict[str, dict[tuple[int, str], list[tuple[int, int]]]] = {}
+        named: dict[int, dict[str, None]] = {}  # sentence_start -> keys of the places it names
         for resolution in doc_result.resolutions:
             place = resolution.place
             if place is None:
-                unresolved += 1
+                gathered.unresolved += 1
                 continue
             acc = places.get(place.key)
             if acc is None:
                 acc = places[place.key] = _PlaceAcc(place)
             mention = resolution.mention
-            acc.count += 1
-            acc.per_doc[doc_index] = acc.per_doc.get(doc_index, 0) + 1
+            mentions_here[place.key] = mentions_here.get(place.key, 0) + 1
             if acc.low is None or resolution.confidence < acc.low.confidence:
                 acc.low = resolution
             role = getattr(resolution, "role", "literal")
@@ -536,15 +719,80 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
                 form = f"{form} ({_ROLE_NOTES[role]})"
             acc.forms[form] = None
             sentence = _clean_text(mention.sentence)
-            ranges = acc.sentences.setdefault((doc_index, mention.sentence_start, sentence), [])
+            ranges = sentences_here.setdefault(place.key, {}).setdefault(
+                (mention.sentence_start, sentence), [])
             found = _mention_range(mention, sentence)
             if found is not None:
                 ranges.append(found)
-            sentence_places.setdefault((doc_index, mention.sentence_start), {})[place.key] = None
+            named.setdefault(mention.sentence_start, {})[place.key] = None
+        for key, mentions in mentions_here.items():
+            place_cells += places[key].add_document(doc_index, unit, mentions, sentences_here[key])
+        pairs = gathered.pairs
+        for pair in _sentence_pairs(named):
+            totals[pair] = totals.get(pair, 0) + 1
+            if pairs is not None:
+                cells = pairs.setdefault(pair, {})
+                pair_cells += unit not in cells
+                cells[unit] = cells.get(unit, 0) + 1
+        if pair_cells > 8 * MAX_FILTER_CELLS:
+            gathered.pairs, pair_cells = None, 0
+        while (len(units.documents) + place_cells > 2 * MAX_FILTER_CELLS
+               and units.level < len(_FILTER_LEVELS) - 1):
+            gathered.coarsen()
+            place_cells = sum(len(acc.cells) for acc in places.values())
+            pair_cells = sum(len(cells) for cells in (gathered.pairs or {}).values())
+    return gathered
+
+
+def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
+             tiles: bool) -> dict[str, Any]:
+    """The page's JSON payload, read by ``static/geomap.js``.
+
+    Its size follows the places, not the mentions or the documents: popups quote at most
+    :data:`MAX_SENTENCES` sentences per place, and the document filter carries at most
+    :data:`MAX_FILTER_CELLS` counts, pooling documents into coarser units (``filter``) when
+    there are more.
+
+    Layout (version 3):
+
+    - ``places`` (drawing order, most mentioned first): ``name``, ``kind`` (colour group:
+      country, region, city), ``type`` (the kind in words: city, site, sea, region...),
+      ``latlon`` ([lat, lon], WGS84 degrees, Leaflet order; lon + 360 on a shifted map, see
+      ``shift``), ``count`` (mentions), ``r`` (radius, CSS px), ``cc`` (ISO 3166-1 alpha-2 or
+      null), ``forms`` (surface forms, with "(demonym)" or "(standing for its government or
+      institutions)" after non-literal ones, from ``Resolution.role``), ``sentences``
+      (``[sentence id, [[start, end], ...]]``: mention ranges inside the sentence,
+      ``Mention.start - sentence_start`` counted in UTF-16 code units as JavaScript indexes
+      strings; from the first documents naming the place, round-robin), ``cells`` (flat
+      ``[unit, mentions, sentences, documents, ...]`` quadruples per filter unit, so the page
+      can recount under the document filter), ``more`` (sentences not listed), ``note``,
+      ``conf`` (lowest confidence, only when below :data:`LOW_CONFIDENCE`), ``candidates`` and
+      ``runnerUp`` (the second-ranked candidate of that resolution, from
+      ``Resolution.provenance["runner_up"]``, when recorded), ``label``.
+    - ``sentences``: shared table of ``[document, text]`` (a sentence naming several places is
+      stored once; ``document`` indexes ``documents``).
+    - ``documents``: ``[label, source, date, url]`` (``source`` indexes ``sources``; ``url``
+      http(s) only, else null). With ``filter`` "document", every document in input order,
+      each its own filter unit; otherwise only the documents quoted in popups, each followed
+      by its unit. ``documentsTotal``: how many documents the result holds.
+    - ``filter``: what a filter unit is: "document", "source and day", "source and month",
+      "source and year", "source" or "none" (one unit, nothing to filter); ``units``: null
+      for "document", else ``[source, date key, documents]`` per unit; ``filterNote``: the
+      pooling in words, or null. ``sources``: the source names, sorted.
+    - ``edges``: ``[place a, place b, sentences, [unit, sentences, ...]]``, strongest first;
+      ``edgesTotal``: how many pairs there were before the cap.
+    - ``basemap``: ``[country code, name, geometry]`` per country outline; ``areas``:
+      ``[place, geometry]`` for places drawn as areas.
+    - ``title``, ``counts``, ``notes``, ``attribution``, ``colors``, ``kinds``, ``classes``,
+      ``legend``, ``scale``/``minR`` (radius = max(minR, scale·√count)), ``bounds``
+      ([[south, west], [north, east]] or null) and ``shift`` (the cut longitude or null).
+    """
+    gathered = _gather(result)
+    units = gathered.units
 
     mapped: list[tuple[_PlaceAcc, float, float, str | None]] = []
     unmappable = 0
-    for acc in places.values():
+    for acc in gathered.places.values():
         lat, lon = _finite(acc.place.lat), _finite(acc.place.lon)
         if lat is None or lon is None or abs(lat) > 90.0:
             unmappable += 1
@@ -565,6 +813,61 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
     # Biggest first: Leaflet draws later markers on top, so small circles stay clickable;
     # the same order ranks labels.
     mapped.sort(key=lambda m: (-m[0].count, _clean_text(m[0].place.name), m[0].place.key))
+    index_of = {m[0].place.key: rank for rank, m in enumerate(mapped)}
+
+    # Co-mentions: pairs of places named in the same sentence, counted once per sentence.
+    ranked_pairs = sorted((-total, *sorted((index_of[a], index_of[b])), (a, b))
+                          for (a, b), total in gathered.pair_totals.items()
+                          if a in index_of and b in index_of)
+    edge_pairs: list[tuple[int, int, int, tuple[str, str]]] = []
+    for negative, a, b, pair in ranked_pairs:
+        if len(edge_pairs) == MAX_EDGES:
+            break
+        ends = ((mapped[a][1], mapped[a][2]), (mapped[b][1], mapped[b][2]))
+        if ends[0] == ends[1] or not _great_circle_ok(*ends):
+            continue
+        edge_pairs.append((a, b, -negative, pair))
+    if gathered.pairs is None:
+        gathered.pairs = _count_pairs(result, {e[3] for e in edge_pairs}, units)
+    pair_cells = gathered.pairs
+
+    # Pool the document filter until its counts fit the page's budget.
+    def filter_cells() -> int:
+        return (len(units.documents) + sum(len(m[0].cells) for m in mapped)
+                + sum(len(pair_cells[e[3]]) for e in edge_pairs))
+
+    while filter_cells() > MAX_FILTER_CELLS and units.level < len(_FILTER_LEVELS) - 1:
+        gathered.coarsen()
+    # Pooled by date, but no document has one: the units are sources, and the page says so.
+    while 1 <= units.level < 4 and all(key[1] is None for key in units.documents):
+        gathered.coarsen()
+    if units.level == 0:
+        unit_keys = list(range(len(result.documents)))
+    else:
+        unit_keys = sorted(units.documents,
+                           key=lambda k: (k[0] is None, k[0] or "", k[1] is None, k[1] or ""))
+    unit_index = {key: i for i, key in enumerate(unit_keys)}
+
+    chosen = [acc.chosen_sentences() for acc, *_ in mapped]
+    if units.level == 0:
+        listed = list(range(len(result.documents)))
+    else:
+        listed = sorted({quote[0] for quotes in chosen for quote in quotes})
+    position = {doc_index: i for i, doc_index in enumerate(listed)}
+    listed_meta = []
+    for doc_index in listed:
+        document = result.documents[doc_index].document
+        listed_meta.append((document, _clean_text(document.source).strip() or None,
+                            _clean_text(document.date).strip() or None))
+    source_names = sorted({source for _, source, _ in listed_meta if source}
+                          | {key[0] for key in unit_keys if units.level and key[0]})
+    source_index = {name: i for i, name in enumerate(source_names)}
+    documents = []
+    for document, source, date in listed_meta:
+        entry = _document_entry(document, source_index.get(source) if source else None)
+        if units.level:
+            entry.append(unit_index[units.unit_of(source, date)])
+        documents.append(entry)
 
     shapes = _outline_features(outlines)
     areas_by_key = {p["key"]: g for p, g in shapes
@@ -575,32 +878,17 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
 
     max_count = max((m[0].count for m in mapped), default=1)
     scale = _radius_scale(max_count, len(mapped))
-    documents = [_document_entry(d.document) for d in result.documents]
     sentence_refs: dict[tuple[int, int, str], int] = {}
     sentences: list[list[Any]] = []
     place_entries = []
     areas = []
-    index_of: dict[str, int] = {}
-    for rank, (acc, lat, lon, note) in enumerate(mapped):
-        index_of[acc.place.key] = rank
-        by_doc: dict[int, list[tuple[int, int, str]]] = {}
-        for key in sorted(acc.sentences, key=lambda k: (k[0], k[1])):
-            by_doc.setdefault(key[0], []).append(key)
-        # Round-robin over documents, so every document keeps a sentence under the cap.
-        chosen: list[tuple[int, int, str]] = []
-        queues = [list(keys) for keys in by_doc.values()]
-        while len(chosen) < MAX_SENTENCES and any(queues):
-            for queue in queues:
-                if queue and len(chosen) < MAX_SENTENCES:
-                    chosen.append(queue.pop(0))
+    for rank, ((acc, lat, lon, note), quotes) in enumerate(zip(mapped, chosen)):
         shown = []
-        for key in sorted(chosen, key=lambda k: (k[0], k[1])):
-            doc_index, _, sentence = key
-            text, ranges = _excerpt(sentence, _merge(acc.sentences[key]))
-            table_key = (doc_index, key[1], text)
+        for doc_index, start, text, ranges in quotes:
+            table_key = (doc_index, start, text)
             if table_key not in sentence_refs:
                 sentence_refs[table_key] = len(sentences)
-                sentences.append([doc_index, text])
+                sentences.append([position[doc_index], text])
             shown.append([sentence_refs[table_key],
                           [[_utf16(text, a), _utf16(text, b)] for a, b in ranges]])
         group, words = _kind(acc.place)
@@ -614,9 +902,9 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
             "latlon": [lat, lon], "count": acc.count, "r": _radius(acc.count, scale),
             "cc": acc.place.country_code if isinstance(acc.place.country_code, str) else None,
             "forms": [f for f in acc.forms if f], "sentences": shown,
-            "docs": [n for d in sorted(acc.per_doc)
-                     for n in (d, acc.per_doc[d], len(by_doc.get(d, ())))],
-            "more": max(0, len(acc.sentences) - len(chosen)), "note": note,
+            "cells": [n for unit, counts in sorted((unit_index[k], c) for k, c in acc.cells.items())
+                      for n in (unit, *counts)],
+            "more": max(0, acc.sentence_count - len(quotes)), "note": note,
             "label": rank < _LABELLED_PLACES,
         }
         low = acc.low
@@ -632,31 +920,20 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
                     f" ({_clean_text(code)})" if code else "")
         place_entries.append(entry)
 
-    # Co-mentions: pairs of places named in the same sentence, counted once per sentence.
-    pairs: dict[tuple[int, int], dict[int, int]] = {}
-    for (doc_index, _), keys in sentence_places.items():
-        ranks = sorted(index_of[k] for k in keys if k in index_of)
-        for i, a in enumerate(ranks):
-            for b in ranks[i + 1:]:
-                per_doc = pairs.setdefault((a, b), {})
-                per_doc[doc_index] = per_doc.get(doc_index, 0) + 1
-    ranked_pairs = sorted(pairs.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
     edges = []
-    for (a, b), per_doc in ranked_pairs:
-        if len(edges) == MAX_EDGES:
-            break
-        ends = (tuple(place_entries[a]["latlon"]), tuple(place_entries[b]["latlon"]))
-        if ends[0] == ends[1] or not _great_circle_ok(*ends):
-            continue
-        edges.append([a, b, sum(per_doc.values()),
-                      [n for d in sorted(per_doc) for n in (d, per_doc[d])]])
+    for a, b, n, pair in edge_pairs:
+        per_unit = sorted((unit_index[k], c) for k, c in pair_cells[pair].items())
+        edges.append([a, b, n, [x for unit_count in per_unit for x in unit_count]])
+    units_payload = None
+    if units.level:
+        units_payload = [[source_index[k[0]] if k[0] else None, k[1], units.documents[k]] for k in unit_keys]
 
     n_mentions = sum(m[0].count for m in mapped)
     counts = " \u00b7 ".join((_plural(len(result.documents), "document"),
                               _plural(n_mentions, "mention"), _plural(len(mapped), "place")))
     notes = []
-    if unresolved:
-        notes.append(f"{_plural(unresolved, 'mention')} not placed")
+    if gathered.unresolved:
+        notes.append(f"{_plural(gathered.unresolved, 'mention')} not placed")
     if unmappable:
         notes.append(f"{_plural(unmappable, 'place')} without coordinates not shown")
     if result.skipped:
@@ -670,7 +947,7 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
     if any(str(m[0].place.source or "").startswith("geocoder:nominatim") for m in mapped):
         attribution += " \u00b7 " + OSM_ATTRIBUTION
     return {
-        "version": 2,
+        "version": 3,
         "title": _clean_text(title) if title else "geomap",
         "counts": counts,
         "notes": notes,
@@ -688,8 +965,13 @@ def _payload(result: GeoparseResult, outlines: dict | None, title: str | None,
         "places": place_entries,
         "sentences": sentences,
         "documents": documents,
+        "documentsTotal": len(result.documents),
+        "sources": source_names,
+        "filter": _FILTER_LEVELS[units.level],
+        "units": units_payload,
+        "filterNote": _filter_note(units.level, len(result.documents)),
         "edges": edges,
-        "edgesTotal": len(pairs),
+        "edgesTotal": len(ranked_pairs),
         "basemap": basemap,
         "areas": areas,
     }
@@ -707,12 +989,15 @@ def build_map(result: GeoparseResult, *, outlines: dict | None = None, title: st
     to one place give one marker. A marker's area is proportional to the place's mention count,
     its colour shows its kind (see :data:`KIND_COLORS`; the kind is also written in its popup
     and list row), and its popup lists the sentences mentioning the place (at most
-    :data:`MAX_SENTENCES`, spread over the documents), grouped by document, with the mentions
-    highlighted. Countries are shaded by mention count, where a country's count includes every
-    place whose ``country_code`` is its ISO code (cities, regions, demonyms resolved to it),
-    in the fixed :data:`CHOROPLETH_CLASSES`. Pairs of places named in one sentence are joined
-    by great-circle arcs (the :data:`MAX_EDGES` strongest). Article text is shown literally,
-    never interpreted as HTML.
+    :data:`MAX_SENTENCES`, round-robin over the first documents naming it), grouped by
+    document, with the mentions highlighted, and says how many sentences and documents it
+    leaves out. The side panel's document filter switches documents one by one, or, when
+    they are too many for :data:`MAX_FILTER_CELLS`, groups of them by source and day (then
+    month, year, source alone), as the panel says. Countries are shaded by mention count,
+    where a country's count includes every place whose ``country_code`` is its ISO code
+    (cities, regions, demonyms resolved to it), in the fixed :data:`CHOROPLETH_CLASSES`.
+    Pairs of places named in one sentence are joined by great-circle arcs (the
+    :data:`MAX_EDGES` strongest). Article text is shown literally, never interpreted as HTML.
 
     Parameters
     ----------

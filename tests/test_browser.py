@@ -464,6 +464,52 @@ def test_browser_time_filter(open_map):
     opened.assert_clean()
 
 
+def test_browser_many_documents_pooled_filter(open_map):
+    """13,000 documents are too many to list: the panel says so and filters by source and day,
+    and popups say how many sentences and documents they leave out."""
+    import datetime
+    docs = []
+    for i in range(13_000):
+        named = [BAKU, YEREVAN] if i % 2 == 0 else [BAKU]
+        text = f"Talks in {' and '.join(p.name for p in named)} resumed, report {i}."
+        resolutions = tuple(Resolution(Mention(p.name, text.index(p.name), text.index(p.name) + len(p.name),
+                                               text, 0, "GPE"), p, 0.9) for p in named)
+        date = (datetime.date(2024, 1, 1) + datetime.timedelta(days=i % 60)).isoformat()  # 1 Jan..29 Feb
+        docs.append(DocumentResult(Document(f"w{i}", text, source=f"Wire {'AB'[i % 2]}", title=f"Report {i}",
+                                            date=date), resolutions))
+    opened = open_map(GeoparseResult(tuple(docs)))
+    page = opened.page
+    counts = page.locator(".geomap-title-counts")
+    assert counts.inner_text() == "13000 documents · 19500 mentions · 2 places"
+    panel = page.locator(".geomap-documents")
+    assert ("13,000 documents, too many to list one by one: the filter takes them by source and day."
+            in panel.text_content())
+    assert page.locator(".geomap-source summary").all_inner_texts() == ["Wire A (6500)", "Wire B (6500)"]
+    popup = opened.open_popup("Baku")
+    assert popup.locator("li").count() == 25
+    assert popup.locator(".geomap-popup-more").text_content() == (
+        "and 12975 more sentences, 12975 documents not quoted")
+    # A whole source off: Wire A's 6,500 documents name Baku and Yerevan once each.
+    page.locator(".geomap-source summary input").nth(1).uncheck()
+    assert counts.inner_text() == "6500 documents · 13000 mentions · 2 places"
+    popup = opened.open_popup("Baku")
+    assert popup.locator("li").count() == 13  # the even documents among the first 25
+    assert popup.locator(".geomap-popup-more").text_content() == (
+        "and 6487 more sentences, 6487 documents not quoted")
+    page.locator(".geomap-source summary input").nth(1).check()
+    # One day of one source: Wire A on 1 January holds documents 0, 60, ..., 12960.
+    page.locator(".geomap-source").nth(0).locator("summary").click()  # unfold the group
+    row = page.locator("input[aria-label='Show Wire A, 2024-01-01']")
+    assert row.locator("xpath=..").inner_text() == "2024-01-01 (217 documents)"
+    row.uncheck()
+    assert counts.inner_text() == "12783 documents · 19066 mentions · 2 places"
+    row.check()
+    # Dates from 1 February: day 31 to 59 of each 60-day cycle (216 cycles, then days 0 to 39).
+    page.locator(".geomap-dates select").nth(0).select_option("2024-02-01")
+    assert counts.inner_text() == "6273 documents · 9301 mentions · 2 places"
+    opened.assert_clean()
+
+
 def test_browser_layer_control_switches_layers(open_map):
     opened = open_map(sample_result(), outlines=BOX_OUTLINES)
     page = opened.page

@@ -282,10 +282,11 @@ def test_render_popup_sentences_grouped_by_document(page):
     baku = payload_place(payload, "Baku")
     docs = [payload["sentences"][sid][0] for sid, _ in baku["sentences"]]
     assert docs == [0, 0, 1]
-    assert baku["docs"] == [0, 2, 2, 1, 1, 1]  # [document, mentions, sentences] per document
-    assert payload["documents"][0] == {"label": "Peace talks", "meta": "Wire A, 2024-05-02",
-                                       "source": "Wire A", "date": "2024-05-02",
-                                       "url": "https://example.org/talks"}
+    # [unit, mentions, sentences, documents] per filter unit; few documents: one unit each.
+    assert payload["filter"] == "document" and payload["units"] is None
+    assert baku["cells"] == [0, 2, 2, 1, 1, 1, 1, 1]
+    assert payload["sources"] == ["Blog <b>D</b>", "Wire A"]
+    assert payload["documents"][0] == ["Peace talks", 1, "2024-05-02", "https://example.org/talks"]
 
 
 def test_render_caps_sentences_per_place_across_documents():
@@ -299,6 +300,18 @@ def test_render_caps_sentences_per_place_across_documents():
     # Every document keeps sentences under the cap (round-robin), in document order.
     docs = [payload["sentences"][sid][0] for sid, _ in baku["sentences"]]
     assert docs == [0] * 22 + [1] * 3
+
+
+def test_render_repeated_wire_story_quoted_once():
+    """An archive repeats wire stories word for word: a popup quotes each sentence text once,
+    and a later document with new text is still quoted, past the 25 copies."""
+    copies = [make_doc(f"copy{i}", "Shelling resumed near Baku overnight.", {"Baku": BAKU}) for i in range(40)]
+    fresh = make_doc("fresh", "Talks opened in Baku on Monday.", {"Baku": BAKU})
+    payload = payload_of(html_of(GeoparseResult((*copies, fresh))))
+    baku = payload_place(payload, "Baku")
+    quoted = [payload["sentences"][sid] for sid, _ in baku["sentences"]]
+    assert quoted == [[0, "Shelling resumed near Baku overnight."], [40, "Talks opened in Baku on Monday."]]
+    assert baku["count"] == 41 and baku["more"] == 39
 
 
 def test_render_offsets_are_javascript_string_indices():
@@ -335,9 +348,9 @@ def test_render_hostile_text_stays_data(page):
     assert HOSTILE in texts  # decoded from the escaped JSON, code point for code point
     (block,) = [text for attrs, text in facts.scripts if attrs.get("type") == "application/json"]
     assert not re.search(r"[<>&\u2028\u2029]", block)
-    hostile_doc = payload["documents"][1]
-    assert hostile_doc["label"] == HOSTILE_TITLE and hostile_doc["source"] == "Blog <b>D</b>"
-    assert hostile_doc["url"] is None  # javascript: never becomes a link
+    label, source, _, url = payload["documents"][1]
+    assert label == HOSTILE_TITLE and payload["sources"][source] == "Blog <b>D</b>"
+    assert url is None  # javascript: never becomes a link
     # Outside the payload no data appears: Jinja never saw it as template source.
     outside = page.replace(block, "")
     for needle in ("Officials in Tbilisi", "Op-ed", "Blog", "49"):
@@ -533,8 +546,9 @@ def test_render_documents_all_listed_in_input_order():
     quiet = DocumentResult(Document("quiet", "Nothing here.", source="Wire B"), ())
     result = GeoparseResult((*sample_result().documents, quiet))
     payload = payload_of(html_of(result))
-    assert [d["label"] for d in payload["documents"]] == ["Peace talks", HOSTILE_TITLE, "quiet"]
-    assert payload["documents"][2]["source"] == "Wire B" and payload["documents"][2]["date"] is None
+    assert [d[0] for d in payload["documents"]] == ["Peace talks", HOSTILE_TITLE, "quiet"]
+    assert payload["sources"][payload["documents"][2][1]] == "Wire B" and payload["documents"][2][2] is None
+    assert payload["documentsTotal"] == 3
 
 
 def test_render_rejects_bad_outlines():
@@ -619,6 +633,138 @@ def test_render_10000_mentions_with_real_outlines_fit_budget(full_gazetteer):
     page_html = html_of(result, outlines=full_gazetteer.country_outlines())
     assert len(payload_of(page_html)["places"]) <= 300
     assert len(page_html.encode("utf-8")) <= 1_500_000
+
+
+def wire_documents(n_docs: int, sentence_of, *, first: int = 0, start=None):
+    """Documents ``first`` to ``first + n_docs - 1``, from "Wire A" (even) and "Wire B" (odd),
+    dated one per day from ``start`` (1 January 2024) over 60 days; ``sentence_of(i)`` gives
+    document i's one sentence as ``(text, places named in it)``, each place named once."""
+    import datetime
+    start = start or datetime.date(2024, 1, 1)
+    docs = []
+    for i in range(first, first + n_docs):
+        sentence, named = sentence_of(i)
+        resolutions = []
+        for place in named:
+            at = sentence.index(place.name)
+            resolutions.append(Resolution(Mention(place.name, at, at + len(place.name), sentence, 0, "GPE"),
+                                          place, 0.9))
+        date = (start + datetime.timedelta(days=(i - first) % 60)).isoformat()
+        docs.append(DocumentResult(Document(f"w{i}", sentence, source=f"Wire {'AB'[i % 2]}",
+                                            title=f"Report {i}", date=date), tuple(resolutions)))
+    return docs
+
+
+def test_render_20000_documents_fit_budget_and_say_what_is_left_out(full_gazetteer):
+    """The map issue's budget (≤ 1.5 MB for 300 places) holds however many documents: 20,000
+    here, each naming Baku and two of 300 cities in a sentence of its own."""
+    places = world_cities(300)
+
+    def sentence_of(i):
+        a, b = places[i % 300], places[(7 * i + 1) % 300]
+        if b is a:
+            b = places[(i + 1) % 300]
+        named = [a, b] + ([BAKU] if BAKU.name not in (a.name, b.name) else [])
+        return f"Officials in {a.name} met envoys from {b.name} about aid to Baku, report {i}.", named
+
+    result = GeoparseResult(tuple(wire_documents(20_000, sentence_of)))
+    page_html = html_of(result, outlines=full_gazetteer.country_outlines())
+    assert len(page_html.encode("utf-8")) <= 1_500_000
+    payload = payload_of(page_html)
+    assert payload["documentsTotal"] == 20_000
+    assert payload["counts"].startswith("20000 documents · ")
+    # Too many documents to list one by one: the filter pools them, and says so.
+    assert payload["filter"] != "document"
+    assert payload["filterNote"].startswith("20,000 documents, too many to list one by one")
+    assert sum(unit[2] for unit in payload["units"]) == 20_000
+    assert len(payload["documents"]) < 20_000  # only the documents quoted in popups
+    # Baku is named in every document: the popup quotes 25 sentences and counts the rest.
+    baku = payload_place(payload, "Baku")
+    assert baku["count"] == 20_000
+    assert len(baku["sentences"]) == render.MAX_SENTENCES
+    assert baku["more"] == 20_000 - render.MAX_SENTENCES
+    cells = baku["cells"]
+    assert sum(cells[1::4]) == sum(cells[2::4]) == sum(cells[3::4]) == 20_000
+    quoted = {payload["sentences"][sid][0] for sid, _ in baku["sentences"]}
+    assert len(quoted) == render.MAX_SENTENCES  # one sentence from each of 25 documents
+    # Every place's filter cells add up to its mentions.
+    assert all(sum(p["cells"][1::4]) == p["count"] for p in payload["places"])
+
+
+def test_render_pooled_filter_keeps_source_and_month_counts(monkeypatch):
+    """Over the budget, the filter pools documents by source and day, then month...: counts per
+    source and month stay exact, and quoted documents carry their unit."""
+    def sentence_of(i):
+        if i % 2:
+            return f"Talks in Baku resumed, report {i}.", [BAKU]
+        return f"Talks in Baku and Yerevan resumed, report {i}.", [BAKU, YEREVAN]
+
+    # 40 documents, 20 per month (2024-01-01..20, then February from day 1 again).
+    import datetime
+    docs = (wire_documents(20, sentence_of)
+            + wire_documents(20, sentence_of, first=20, start=datetime.date(2024, 2, 1)))
+    result = GeoparseResult(tuple(docs))
+    # 40 documents alone pass 30 counts; by source and day too (40 units); by month they fit.
+    monkeypatch.setattr(render, "MAX_FILTER_CELLS", 30)
+    payload = payload_of(html_of(result))
+    assert payload["filter"] == "source and month"
+    assert payload["filterNote"] == ("40 documents, too many to list one by one: the filter takes them by "
+                                     "source and month.")
+    assert payload["sources"] == ["Wire A", "Wire B"]
+    assert payload["units"] == [[0, "2024-01", 10], [0, "2024-02", 10],
+                                [1, "2024-01", 10], [1, "2024-02", 10]]
+    # [unit, mentions, sentences, documents]: Baku in every document, Yerevan in Wire A's.
+    assert payload_place(payload, "Baku")["cells"] == [0, 10, 10, 10, 1, 10, 10, 10,
+                                                       2, 10, 10, 10, 3, 10, 10, 10]
+    assert payload_place(payload, "Yerevan")["cells"] == [0, 10, 10, 10, 1, 10, 10, 10]
+    ((a, b, n, per_unit),) = payload["edges"]
+    assert n == 20 and per_unit == [0, 10, 1, 10]
+    # Quoted documents: Baku's first 25 and Yerevan's 20 (the even ones up to 38).
+    quoted = list(range(25)) + [26, 28, 30, 32, 34, 36, 38]
+    assert [d[0] for d in payload["documents"]] == [f"Report {i}" for i in quoted]
+    assert payload["documents"][21] == ["Report 21", 1, "2024-02-02", None, 3]  # Wire B, February
+    # Past every level: one unit, no filter, said in words.
+    monkeypatch.setattr(render, "MAX_FILTER_CELLS", 1)
+    payload = payload_of(html_of(result))
+    assert payload["filter"] == "none" and payload["units"] == [[None, None, 40]]
+    assert "every count includes all of them" in payload["filterNote"]
+    ((_, _, n, per_unit),) = payload["edges"]
+    assert n == 20 and per_unit == [0, 20]
+
+
+def test_render_pooled_filter_without_dates_is_by_source(monkeypatch):
+    """Documents without dates pooled "by source and day" are pooled by source: the page says so."""
+    docs = [make_doc(f"d{i}", "Talks in Baku resumed.", {"Baku": BAKU}, source=f"Wire {'AB'[i % 2]}")
+            for i in range(40)]
+    monkeypatch.setattr(render, "MAX_FILTER_CELLS", 30)
+    payload = payload_of(html_of(GeoparseResult(tuple(docs))))
+    assert payload["filter"] == "source" and payload["units"] == [[0, None, 20], [1, None, 20]]
+    assert payload["filterNote"] == "40 documents, too many to list one by one: the filter takes them by source."
+
+
+def test_render_many_arcs_do_not_coarsen_the_filter(monkeypatch):
+    """Sentences naming many places make many pairs; only the arcs drawn (150) count against
+    the filter's budget, so the filter keeps the finest units that fit."""
+    places = world_cities(64)
+    parts, spans = ["Envoys from "], []
+    for place in places:
+        start = sum(map(len, parts))
+        spans.append((place, start, start + len(place.name)))
+        parts.append(place.name + ", ")
+    text = "".join(parts) + "met in Geneva."
+    docs = []
+    for d in range(3):
+        resolutions = tuple(Resolution(Mention(place.name, a, b, text, 0, "GPE"), place, 0.9)
+                            for place, a, b in spans)
+        docs.append(DocumentResult(Document(f"d{d}", text, source="Wire A", date="2024-05-02"), resolutions))
+    # 3 documents of 64 places and 150 arcs pass 250 counts; pooled by source and day (one
+    # unit) they fit: 1 + 64 + 150. The 2,016 pairs, counted per document, would not.
+    monkeypatch.setattr(render, "MAX_FILTER_CELLS", 250)
+    payload = payload_of(html_of(GeoparseResult(tuple(docs))))
+    assert payload["filter"] == "source and day" and payload["units"] == [[0, "2024-05-02", 3]]
+    assert payload["edgesTotal"] == 64 * 63 // 2
+    assert len(payload["edges"]) == render.MAX_EDGES
+    assert all(n == 3 and per_unit == [0, 3] for _, _, n, per_unit in payload["edges"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -59,24 +59,50 @@
     return item;
   }
 
+  // A document is [label, source index or null, date or null, url or null(, filter unit)].
   function docLink(doc, className) {
     var label;
-    if (typeof doc.url === "string" && WEB_URL.test(doc.url)) {
-      label = el("a", className, doc.label);
-      label.setAttribute("href", doc.url);
+    if (typeof doc[3] === "string" && WEB_URL.test(doc[3])) {
+      label = el("a", className, doc[0]);
+      label.setAttribute("href", doc[3]);
       label.setAttribute("target", "_blank");
       label.setAttribute("rel", "noopener noreferrer");
     } else {
-      label = el("span", className, doc.label);
+      label = el("span", className, doc[0]);
     }
     return label;
   }
 
-  function documentHeader(doc) {
+  function sourceName(data, index) {
+    return index === null || index === undefined ? null : data.sources[index];
+  }
+
+  function documentHeader(data, doc) {
     var head = el("div", "geomap-doc-head");
     head.appendChild(docLink(doc, "geomap-doc-title"));
-    if (doc.meta) { head.appendChild(el("span", "geomap-doc-meta", " \u2014 " + doc.meta)); }
+    var meta = [sourceName(data, doc[1]), doc[2]].filter(function (t) { return t; }).join(", ");
+    if (meta) { head.appendChild(el("span", "geomap-doc-meta", " \u2014 " + meta)); }
     return head;
+  }
+
+  function dateKey(date) {
+    return typeof date === "string" ? date.slice(0, 10) : "";
+  }
+
+  // The units the document filter switches: one per document, or the pooled units of the
+  // payload (documents by source and day, month or year...) when documents are many.
+  function filterUnits(data) {
+    if (data.units) {
+      return data.units.map(function (unit) { return { source: unit[0], date: unit[1], docs: unit[2] }; });
+    }
+    return data.documents.map(function (doc, i) {
+      return { source: doc[1], date: dateKey(doc[2]) || null, docs: 1, doc: i };
+    });
+  }
+
+  // The filter unit of the document at this index of data.documents.
+  function unitOf(data, index) {
+    return data.units ? data.documents[index][4] : index;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -89,14 +115,17 @@
     data.places.forEach(function (place, i) {
       var count = 0;
       var sentences = 0;
-      for (var k = 0; k < place.docs.length; k += 3) {
-        if (S.active[place.docs[k]]) {
-          count += place.docs[k + 1];
-          sentences += place.docs[k + 2];
+      var docs = 0;
+      for (var k = 0; k < place.cells.length; k += 4) {
+        if (S.active[place.cells[k]]) {
+          count += place.cells[k + 1];
+          sentences += place.cells[k + 2];
+          docs += place.cells[k + 3];
         }
       }
       S.counts[i] = count;
       S.sentenceCounts[i] = sentences;
+      S.docCounts[i] = docs;
       if (count) {
         places += 1;
         mentions += count;
@@ -106,13 +135,14 @@
     S.countryCounts = countries;
     data.edges.forEach(function (edge, i) {
       var n = 0;
-      var perDoc = edge[3];
-      for (var k = 0; k < perDoc.length; k += 2) {
-        if (S.active[perDoc[k]]) { n += perDoc[k + 1]; }
+      var perUnit = edge[3];
+      for (var k = 0; k < perUnit.length; k += 2) {
+        if (S.active[perUnit[k]]) { n += perUnit[k + 1]; }
       }
       S.edgeCounts[i] = n;
     });
-    var docs = S.active.filter(function (on) { return on; }).length;
+    var docs = 0;
+    S.units.forEach(function (unit, u) { if (S.active[u]) { docs += unit.docs; } });
     S.summary = [plural(docs, "document", "documents"), plural(mentions, "mention", "mentions"),
       plural(places, "place", "places")].join(" \u00b7 ");
   }
@@ -154,13 +184,15 @@
     var list = null;
     var lastDoc = -1;
     var shown = 0;
+    var shownDocs = 0;
     place.sentences.forEach(function (ref) {
       var sentence = data.sentences[ref[0]];
-      if (!S.active[sentence[0]]) { return; }
+      if (!S.active[unitOf(data, sentence[0])]) { return; }
       if (sentence[0] !== lastDoc) {
         lastDoc = sentence[0];
+        shownDocs += 1;
         var section = el("div", "geomap-doc");
-        section.appendChild(documentHeader(data.documents[lastDoc]));
+        section.appendChild(documentHeader(data, data.documents[lastDoc]));
         list = el("ul", "geomap-sentences");
         section.appendChild(list);
         root.appendChild(section);
@@ -168,10 +200,13 @@
       list.appendChild(markedSentence(sentence[1], ref[1]));
       shown += 1;
     });
+    // Popups quote the first documents naming the place; say what they leave out.
     var more = S.sentenceCounts[index] - shown;
+    var moreDocs = S.docCounts[index] - shownDocs;
     if (more > 0) {
       root.appendChild(el("div", "geomap-popup-more",
-        "and " + plural(more, "more sentence", "more sentences")));
+        "and " + plural(more, "more sentence", "more sentences") +
+        (moreDocs > 0 ? ", " + plural(moreDocs, "document", "documents") + " not quoted" : "")));
     }
     return root;
   }
@@ -646,21 +681,20 @@
     return section;
   }
 
-  function dateKey(date) {
-    return typeof date === "string" ? date.slice(0, 10) : "";
-  }
-
   function documentList(data, S, update) {
     var section = el("section", "geomap-side-section geomap-documents");
     section.appendChild(el("h2", null, "Documents"));
+    if (data.filterNote) { section.appendChild(el("div", "geomap-side-note", data.filterNote)); }
+    var units = S.units;
+    S.checked = units.map(function () { return true; });
+    S.range = null;
+    if (data.filter === "none") { return section; }
+    var seen = {};
     var dates = [];
-    data.documents.forEach(function (doc) {
-      var key = dateKey(doc.date);
-      if (key && dates.indexOf(key) < 0) { dates.push(key); }
+    units.forEach(function (unit) {
+      if (unit.date && !seen[unit.date]) { seen[unit.date] = true; dates.push(unit.date); }
     });
     dates.sort();
-    S.checked = data.documents.map(function () { return true; });
-    S.range = null;
     if (dates.length) {
       var range = el("div", "geomap-dates");
       var from = el("select");
@@ -684,14 +718,14 @@
       range.appendChild(el("span", null, " to "));
       range.appendChild(to);
       section.appendChild(range);
-      if (data.documents.some(function (doc) { return !dateKey(doc.date); })) {
+      if (units.some(function (unit) { return !unit.date; })) {
         section.appendChild(el("div", "geomap-side-note", "Undated documents are always included."));
       }
     }
     var groups = {};
     var names = [];
-    data.documents.forEach(function (doc, i) {
-      var name = doc.source || "(no source)";
+    units.forEach(function (unit, i) {
+      var name = sourceName(data, unit.source) || "(no source)";
       if (!groups[name]) { groups[name] = []; names.push(name); }
       groups[name].push(i);
     });
@@ -699,35 +733,46 @@
       if (a === "(no source)" || b === "(no source)") { return a === "(no source)" ? 1 : -1; }
       return a < b ? -1 : a > b ? 1 : 0;
     });
+    // Filtered by source only: the group's own checkbox is the one unit, no rows under it.
+    var rows = data.filter !== "source";
     S.groupBoxes = [];
     names.forEach(function (name) {
       var members = groups[name];
-      var group = el("details", "geomap-source");
-      group.open = members.length <= 20;
+      var documents = 0;
+      members.forEach(function (i) { documents += units[i].docs; });
+      var group = el("details", rows ? "geomap-source" : "geomap-source geomap-source-only");
+      group.open = rows && members.length <= 20;
       var summary = el("summary");
       var all = el("input");
       all.type = "checkbox";
       all.checked = true;
       all.setAttribute("aria-label", "Show documents from " + name);
       summary.appendChild(all);
-      summary.appendChild(el("span", "geomap-source-name", name + " (" + members.length + ")"));
+      summary.appendChild(el("span", "geomap-source-name", name + " (" + documents + ")"));
       group.appendChild(summary);
       var list = el("ul", "geomap-doc-list");
-      var boxes = members.map(function (i) {
-        var doc = data.documents[i];
+      var boxes = (rows ? members : []).map(function (i) {
+        var unit = units[i];
         var item = el("li");
         var box = el("input");
         box.type = "checkbox";
         box.checked = true;
-        box.setAttribute("aria-label", "Show " + doc.label);
         box.addEventListener("change", function () {
           S.checked[i] = box.checked;
           syncGroup();
           update();
         });
         item.appendChild(box);
-        item.appendChild(docLink(doc, "geomap-doc-link"));
-        if (doc.date) { item.appendChild(el("span", "geomap-doc-date", " (" + doc.date + ")")); }
+        if (unit.doc !== undefined) {
+          var doc = data.documents[unit.doc];
+          box.setAttribute("aria-label", "Show " + doc[0]);
+          item.appendChild(docLink(doc, "geomap-doc-link"));
+          if (doc[2]) { item.appendChild(el("span", "geomap-doc-date", " (" + doc[2] + ")")); }
+        } else {
+          box.setAttribute("aria-label", "Show " + name + ", " + (unit.date || "undated"));
+          item.appendChild(el("span", "geomap-doc-link", unit.date || "undated"));
+          item.appendChild(el("span", "geomap-doc-date", " (" + plural(unit.docs, "document", "documents") + ")"));
+        }
         list.appendChild(item);
         return box;
       });
@@ -738,7 +783,8 @@
       }
       all.addEventListener("click", function (event) { event.stopPropagation(); });
       all.addEventListener("change", function () {
-        boxes.forEach(function (box, k) { box.checked = all.checked; S.checked[members[k]] = all.checked; });
+        boxes.forEach(function (box) { box.checked = all.checked; });
+        members.forEach(function (i) { S.checked[i] = all.checked; });
         all.indeterminate = false;
         update();
       });
@@ -749,11 +795,10 @@
     return section;
   }
 
-  function activeDocuments(data, S) {
-    return data.documents.map(function (doc, i) {
+  function activeUnits(S) {
+    return S.units.map(function (unit, i) {
       if (!S.checked[i]) { return false; }
-      var key = dateKey(doc.date);
-      return !(S.range && key && (key < S.range[0] || key > S.range[1]));
+      return !(S.range && unit.date && (unit.date < S.range[0] || unit.date > S.range[1]));
     });
   }
 
@@ -762,7 +807,7 @@
     side.id = "geomap-side";
     side.setAttribute("aria-label", "Places and documents");
     if (data.places.length) { side.appendChild(placeList(map, data, S)); }
-    if (data.documents.length) { side.appendChild(documentList(data, S, update)); }
+    if (data.documentsTotal) { side.appendChild(documentList(data, S, update)); }
     document.body.appendChild(side);
     document.body.classList.add("geomap-has-side");
     // Narrow frames (a report column, a notebook cell) start with the panel folded away.
@@ -795,7 +840,7 @@
   // Everything, after a document filter change
 
   function update(map, data, S) {
-    S.active = activeDocuments(data, S);
+    S.active = activeUnits(S);
     recount(data, S);
     S.markers.forEach(function (marker, i) {
       var count = S.counts[i];
@@ -841,11 +886,12 @@
     var source = document.getElementById(dataId);
     var data = JSON.parse(source.textContent);
     var S = state = {
-      data: data, map: map, counts: [], sentenceCounts: [], edgeCounts: [], countryCounts: {},
-      active: data.documents.map(function () { return true; }), checked: null, range: null,
+      data: data, map: map, counts: [], sentenceCounts: [], docCounts: [], edgeCounts: [], countryCounts: {},
+      units: filterUnits(data), active: null, checked: null, range: null,
       choropleth: true, labels: true, areas: {}, edges: [], markers: [], labelled: [], rows: null,
       padTopLeft: L.point(24, 96), padBottomRight: L.point(24, 24), clusters: [], clustered: []
     };
+    S.active = S.units.map(function () { return true; });
     recount(data, S);
     var container = map.getContainer();
     L.DomUtil.addClass(container, "geomap-map");
