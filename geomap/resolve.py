@@ -382,10 +382,12 @@ class Resolver:
             place = cand.place
             score = prior(cand)
             rules = []
+            shadowed = False
             if towns and place.feature_code in ("ADM1", "ADM2"):
                 town_score = _shadowing_town_score(cand, towns)
                 if town_score is not None:
                     score = min(score, town_score - _SHADOWED_MARGIN)
+                    shadowed = True
             code = place.country_code
             if code and ((code, None) in qualifier or (code, place.admin1) in qualifier):
                 score += _QUALIFIER_BONUS
@@ -416,7 +418,8 @@ class Resolver:
                 if in_admin1:
                     score += _CONTEXT_ADMIN1_BONUS
                     rules.append("context:admin1")
-            if place.feature_code == "ADM1" and not regions and (code, place.admin1) in sentence_admin1:
+            # (Not a division named after its town: "Kiev" beside "Kyiv" is the city again.)
+            if place.feature_code == "ADM1" and not regions and not shadowed and (code, place.admin1) in sentence_admin1:
                 score += _SENTENCE_ADMIN1_BONUS
                 rules.append("context:sentence")
             if near and code not in countries and not place.feature_code.startswith("PCL") \
