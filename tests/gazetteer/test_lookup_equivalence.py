@@ -8,10 +8,11 @@ the tiny gazetteer, on names written differently, and on unknown names.
 """
 
 import sqlite3
+import zlib
 
 import pytest
 
-from gazetteer import Gazetteer, normalize_name
+from gazetteer import Gazetteer, GazetteerCorruptError, normalize_name
 from gazetteer.build import build_gazetteer
 from tests.conftest import tiny_records
 
@@ -90,3 +91,51 @@ def test_lookup_keeps_best_kind_and_place_order(tmp_path):
     with sqlite3.connect(path) as conn:
         for name in ("Erevan", "Yerevan", "YVN", "Armenia", "Georgia", "Brussels", "Paris"):
             assert as_rows(Gazetteer(path).lookup(name)) == reference_lookup(conn, name), name
+
+
+def _named(key: str, name: str) -> dict:
+    """A curated place called ``name`` (fields of a real record, Shusha's)."""
+    shusha = next(r for r in tiny_records() if r["key"] == "geonames:147105")
+    return {**shusha, "key": key, "name": name, "source": "curated", "source_id": key.split(":", 1)[1],
+            "names": [(name, "en", "official")]}
+
+
+def test_lookup_tells_apart_names_with_the_same_crc32(tmp_path):
+    """"plumless" and "buckeroo" are a well-known CRC-32 collision: each name finds its own
+    place, and a name that only shares a stored name's checksum finds nothing."""
+    assert zlib.crc32(b"plumless") == zlib.crc32(b"buckeroo")
+    both = build_gazetteer(tmp_path / "both.sqlite", progress=False, records=[
+        *tiny_records(), _named("curated:plumless", "Plumless"), _named("curated:buckeroo", "Buckeroo")])
+    gaz = Gazetteer(both)
+    assert [c.place.key for c in gaz.lookup("Plumless")] == ["curated:plumless"]
+    assert [c.place.key for c in gaz.lookup("BUCKEROO")] == ["curated:buckeroo"]
+    one = build_gazetteer(tmp_path / "one.sqlite", progress=False,
+                          records=[*tiny_records(), _named("curated:plumless", "Plumless")])
+    assert Gazetteer(one).lookup("Buckeroo") == []
+    assert [c.place.name for c in Gazetteer(one).lookup("plumless")] == ["Plumless"]
+
+
+def test_lookup_of_a_damaged_entry_says_how_to_rebuild(tmp_path, tiny_gazetteer_path):
+    copy = tmp_path / "damaged.sqlite"
+    copy.write_bytes(tiny_gazetteer_path.read_bytes())
+    with sqlite3.connect(copy) as conn:
+        conn.execute("UPDATE lookup SET candidates = '[[\"baku\", 0, [1, 2' WHERE name_hash = ?",
+                     (zlib.crc32(b"baku"),))
+    with pytest.raises(GazetteerCorruptError, match="rebuild"):
+        Gazetteer(copy).lookup("Baku")
+    assert [c.place.name for c in Gazetteer(copy).lookup("Yerevan")] == ["Yerevan"]
+
+
+def test_lookup_equals_sql_join_on_the_packaged_gazetteer(full_gazetteer_path):
+    """Every 20th stored name and place name of the real gazetteer (namesakes, collisions of
+    the lookup key, names in many scripts), against the join."""
+    gaz = Gazetteer(full_gazetteer_path)
+    with sqlite3.connect(full_gazetteer_path) as conn:
+        stored = [row[0] for row in conn.execute("SELECT DISTINCT name_norm FROM names ORDER BY name_norm")]
+        written = [row[0] for row in conn.execute("SELECT name FROM places ORDER BY id")]
+        names = stored[::20] + written[::20]
+        assert len(names) > 30_000
+        first_asked: dict[str, str] = {}
+        for name in names:
+            matched = first_asked.setdefault(normalize_name(name), name)
+            assert as_rows(gaz.lookup(name)) == reference_lookup(conn, name, matched), name
