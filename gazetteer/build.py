@@ -324,6 +324,7 @@ def _write(conn: sqlite3.Connection, records: Iterable[dict[str, Any]], *,
     return counts
 
 
+_LOOKUP_SORT_CACHE = -65536  # KiB: 64 MiB
 _KIND_RANK_SQL = ("CASE n.kind " + " ".join(f"WHEN '{kind}' THEN {rank}" for kind, rank in KIND_ORDER.items())
                   + f" ELSE {max(KIND_ORDER.values()) + 1} END")
 # Every name with its places, grouped by the lookup key; per name, places in id order and for
@@ -362,7 +363,13 @@ def _finish(conn: sqlite3.Connection, counts: dict[str, int]) -> None:
     conn.executescript(_DROP_TOWN_NAMES)
     conn.executescript(INDEXES)
     counts["names"] = conn.execute("SELECT COUNT(*) FROM names").fetchone()[0]
+    # SQLite's sort buffers as much as the page cache may hold before it spills to temporary
+    # files: with the build's 256 MiB, sorting the names of 400,000 GeoNames rows took the
+    # process from 200 to 480 MB; with 64 MiB, to 265 MB, whatever the size of the dump.
+    cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = {_LOOKUP_SORT_CACHE}")
     conn.executemany("INSERT INTO lookup VALUES (?, ?)", _lookup_rows(conn))
+    conn.execute(f"PRAGMA cache_size = {cache_size}")
     counts["lookup_rows"] = conn.execute("SELECT COUNT(*) FROM lookup").fetchone()[0]
 
 
