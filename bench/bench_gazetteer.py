@@ -17,12 +17,14 @@ realistic mix of names:
 "cold" is a fresh :class:`~gazetteer.Gazetteer` asked each distinct name once (every lookup goes
 to SQLite); "cached" asks the same names again, as a long run does. ``--gazetteer PATH`` times
 lookups on an existing file (e.g. one made by ``geomap gazetteer import``) and skips the build.
-``--quick`` uses fewer names.
+``--quick`` uses fewer names. The machine's load average is printed last: on a shared machine,
+compare figures measured at a similar load only.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sqlite3
 import sys
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         cold, cached, distinct = time_lookups(path, names)
         print(f"lookups: {cold:,.0f}/s cold ({distinct:,} distinct names, each from SQLite), "
               f"{cached:,.0f}/s cached ({len(names):,} lookups of the same mix)")
+    if hasattr(os, "getloadavg"):
+        print("load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     return 0
 
 

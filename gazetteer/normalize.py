@@ -21,8 +21,6 @@ _FOLD = str.maketrans({
     "-": " ", "‐": " ", "‑": " ", "‒": " ", "–": " ", "—": " ", "―": " ", "_": " ",
     ",": " ", "(": " ", ")": " ", "\"": " ", "“": " ", "”": " ",
 })
-_SPACES = re.compile(r"\s+")
-_ARTICLE = re.compile(r"^the\s+")
 # Basic Latin, Latin-1, Latin Extended-A/B and Additional, schwa, and the apostrophes that
 # transliterations use: the names an English text can contain.
 _LATIN = re.compile(r"^[\x00-\x7f\u00a0-\u024f\u1e00-\u1eff\u0259\u02bb\u02bc\u2018\u2019]+$")
@@ -51,10 +49,16 @@ def normalize_name(name: str) -> str:
         Lower-case, without diacritics, apostrophes or full stops, dashes as spaces,
         single-spaced, without a leading "the". Empty for a name with no letters.
     """
-    # ASCII text is its own NFKC and NFKD form and has no combining marks: skip those steps.
-    text = (name if name.isascii() else unicodedata.normalize("NFKC", name)).translate(_FOLD)
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = _SPACES.sub(" ", text.casefold().translate(_FOLD)).strip()
-    return _ARTICLE.sub("", text)
+    if name.isascii():
+        # ASCII text is its own NFKC and NFKD form, has no combining marks, and folds once: the
+        # common case, kept short because every lookup normalises its name.
+        text = name.translate(_FOLD).lower()
+    else:
+        text = unicodedata.normalize("NFKC", name).translate(_FOLD)
+        if not text.isascii():
+            text = unicodedata.normalize("NFKD", text)
+            text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = text.casefold().translate(_FOLD)
+    # split() drops exactly the characters the regex \s would match (str.isspace), ends included.
+    text = " ".join(text.split())
+    return text[4:] if text.startswith("the ") else text

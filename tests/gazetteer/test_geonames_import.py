@@ -184,3 +184,14 @@ def test_import_cli_bad_file_is_a_one_line_error(tmp_path):
     result = CliRunner().invoke(main, ["gazetteer", "import", str(bad), "--gazetteer", str(tmp_path / "g.sqlite")])
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1].startswith("Error: ") and "Traceback" not in result.output
+
+
+def test_import_writes_the_lookup_table_of_its_names(imported):
+    """The import's lookup table agrees with a plain join of its names and places, name by name."""
+    from tests.gazetteer.test_lookup_equivalence import as_rows, reference_lookup
+    gaz = Gazetteer(imported[0])
+    with sqlite3.connect(imported[0]) as conn:
+        names = [row[0] for row in conn.execute("SELECT DISTINCT name_norm FROM names")]
+        assert {"bakou", "alexandropol", "aragats", "nakhichevan"} <= set(names)
+        for name in names:
+            assert as_rows(gaz.lookup(name)) == reference_lookup(conn, name), name

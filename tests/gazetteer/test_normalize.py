@@ -19,6 +19,11 @@ from gazetteer.normalize import normalize_name
     ("  São   Paulo ", "sao paulo"),
     ("Łódź", "lodz"),
     ("Straße", "strasse"),
+    ("São\u00a0Paulo", "sao paulo"),                # no-break space
+    ("\tThe\u3000Hague\n", "hague"),               # tab, ideographic space, newline
+    ("The", "the"),                                 # an article only before a name
+    ("Theodosia", "theodosia"),
+    ("the-Hague", "hague"),
 ])
 def test_normalize_name_equivalent_spellings(written, expected):
     assert normalize_name(written) == expected

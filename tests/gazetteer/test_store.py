@@ -131,3 +131,37 @@ def test_build_refuses_to_overwrite_a_file_that_is_not_a_gazetteer(tmp_path):
     assert article.read_text(encoding="utf-8") == "Talks resumed in Baku."
     build_gazetteer(article, records=tiny_records(), progress=False, force=True)
     assert Gazetteer(article).lookup("Baku")
+
+
+def test_store_open_gazetteer_does_not_block_a_rebuild(tmp_path, tiny_gazetteer_path):
+    """A reader keeps its lock on the file for its lifetime; a rebuild renames a new file over
+    it, so the rebuild goes through, new readers see the new file and the old one keeps working."""
+    target = tmp_path / "g.sqlite"
+    target.write_bytes(tiny_gazetteer_path.read_bytes())
+    reader = Gazetteer(target)
+    assert [c.place.name for c in reader.lookup("Baku")] == ["Baku"]
+    without_baku = [r for r in tiny_records() if r["key"] != "geonames:587084"]
+    build_gazetteer(target, records=without_baku, progress=False, force=True)
+    assert needs_rebuild(target) is None
+    assert Gazetteer(target).lookup("Baku") == []
+    assert [c.place.name for c in reader.lookup("Yerevan")] == ["Yerevan"]
+
+
+def test_store_closed_or_dropped_instance_releases_the_file(tmp_path, tiny_gazetteer_path):
+    """A reader holds its lock on the file until closed or dropped; then the file can be
+    changed in place again (as tests and users with the sqlite3 shell do)."""
+    copy = tmp_path / "g.sqlite"
+    copy.write_bytes(tiny_gazetteer_path.read_bytes())
+
+    def write_in_place():
+        with sqlite3.connect(copy, timeout=0) as conn:
+            conn.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
+        conn.close()
+
+    gaz = Gazetteer(copy)
+    assert gaz.lookup("Baku")
+    gaz.close()
+    write_in_place()
+    assert gaz.lookup("Yerevan")  # opens a new connection
+    del gaz
+    write_in_place()

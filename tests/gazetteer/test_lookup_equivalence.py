@@ -1,0 +1,141 @@
+"""``Gazetteer.lookup`` gives exactly what a plain SQL join of ``names`` and ``places`` gives.
+
+The reference below reads the relational tables the way the store's docstring describes them:
+every place whose name normalises like the query, one candidate per place, in place-id order,
+keeping the best name kind (official and curated first, then short, abbreviation, alternate,
+historic, demonym). Whatever fast path ``lookup`` takes must agree with it on every name of
+the tiny gazetteer, on names written differently, and on unknown names.
+"""
+
+import sqlite3
+import zlib
+
+import pytest
+
+from gazetteer import Gazetteer, GazetteerCorruptError, normalize_name
+from gazetteer.build import build_gazetteer
+from tests.conftest import tiny_records
+
+KIND_RANK = {"official": 0, "curated": 0, "short": 1, "abbreviation": 2, "alternate": 3, "historic": 4,
+             "demonym": 5}
+PLACE_COLUMNS = ("id, key, name, lat, lon, feature_class, feature_code, country_code, admin1, population, "
+                 "source, source_id, wikidata")
+
+
+def reference_lookup(conn: sqlite3.Connection, name: str, matched: str | None = None) -> list[tuple]:
+    """(place columns, matched name, kind) per matching place, by a straightforward join.
+
+    The matched name is ``name``, or ``matched``: an instance reports the name as first asked
+    among those that normalise alike."""
+    best: dict[int, tuple] = {}
+    rows = conn.execute(
+        f"SELECT n.kind, {', '.join('p.' + c for c in PLACE_COLUMNS.split(', '))} FROM names n "
+        "JOIN places p ON p.id = n.place_id WHERE n.name_norm = ? ORDER BY p.id, n.kind",
+        (normalize_name(name),))
+    for kind, *place in rows:
+        previous = best.get(place[0])
+        if previous is None or KIND_RANK[kind] < KIND_RANK[previous[2]]:
+            best[place[0]] = (tuple(place), matched or name, kind)
+    return list(best.values())
+
+
+def as_rows(candidates) -> list[tuple]:
+    return [(tuple(getattr(c.place, f) for f in PLACE_COLUMNS.split(", ")), c.matched_name, c.name_kind)
+            for c in candidates]
+
+
+def query_names(conn: sqlite3.Connection) -> list[str]:
+    """Every stored name (normalised), every place name as written, demonyms in other cases,
+    spellings that normalise alike, and names that are no place."""
+    stored = [row[0] for row in conn.execute("SELECT DISTINCT name_norm FROM names")]
+    written = [row[0] for row in conn.execute("SELECT name FROM places")]
+    return [*stored, *written, *(n.upper() for n in stored), "ARMENIAN", "azeri", "Bakı", "U.S.", "Nagorno–Karabakh",
+            "the South Caucasus", "Zarvostan", "Monday", "", "...", "Baku Baku"]
+
+
+@pytest.fixture()
+def fresh_tiny(tiny_gazetteer_path):
+    """A new instance per test: nothing cached yet, every lookup reads the file."""
+    return Gazetteer(tiny_gazetteer_path)
+
+
+def test_lookup_equals_sql_join_on_every_name(fresh_tiny, tiny_gazetteer_path):
+    with sqlite3.connect(tiny_gazetteer_path) as conn:
+        names = query_names(conn)
+        assert len(names) > 60
+        first_asked: dict[str, str] = {}
+        for name in names:
+            matched = first_asked.setdefault(normalize_name(name), name)
+            assert as_rows(fresh_tiny.lookup(name)) == reference_lookup(conn, name, matched), name
+
+
+def test_lookup_equals_sql_join_when_asked_again(fresh_tiny, tiny_gazetteer_path):
+    with sqlite3.connect(tiny_gazetteer_path) as conn:
+        names = query_names(conn)
+        first = [as_rows(fresh_tiny.lookup(name)) for name in names]
+        # Cached answers: the same candidates; the name as first asked stays the matched name.
+        assert [as_rows(fresh_tiny.lookup(name)) for name in names] == first
+
+
+def test_lookup_keeps_best_kind_and_place_order(tmp_path):
+    """A place reached through several names, and namesakes in id order."""
+    records = tiny_records()
+    yerevan = next(r for r in records if r["key"] == "geonames:616052")
+    yerevan["names"] += [("Erevan", "", "historic"), ("Yerevan", "en", "alternate"), ("YVN", "", "abbreviation")]
+    path = build_gazetteer(tmp_path / "g.sqlite", records=records, progress=False)
+    gaz = Gazetteer(path)
+    assert [(c.place.key, c.name_kind) for c in gaz.lookup("Erevan")] == [("geonames:616052", "alternate")]
+    assert [(c.place.key, c.name_kind) for c in gaz.lookup("Yerevan")] == [("geonames:616052", "official")]
+    assert [c.place.key for c in gaz.lookup("Armenia")] == ["ne:AM", "geonames:8000001"]
+    assert [c.place.key for c in gaz.lookup("Georgia")] == ["ne:GE", "geonames:4196586", "geonames:4197000"]
+    with sqlite3.connect(path) as conn:
+        for name in ("Erevan", "Yerevan", "YVN", "Armenia", "Georgia", "Brussels", "Paris"):
+            assert as_rows(Gazetteer(path).lookup(name)) == reference_lookup(conn, name), name
+
+
+def _named(key: str, name: str) -> dict:
+    """A curated place called ``name`` (fields of a real record, Shusha's)."""
+    shusha = next(r for r in tiny_records() if r["key"] == "geonames:147105")
+    return {**shusha, "key": key, "name": name, "source": "curated", "source_id": key.split(":", 1)[1],
+            "names": [(name, "en", "official")]}
+
+
+def test_lookup_tells_apart_names_with_the_same_crc32(tmp_path):
+    """"plumless" and "buckeroo" are a well-known CRC-32 collision: each name finds its own
+    place, and a name that only shares a stored name's checksum finds nothing."""
+    assert zlib.crc32(b"plumless") == zlib.crc32(b"buckeroo")
+    both = build_gazetteer(tmp_path / "both.sqlite", progress=False, records=[
+        *tiny_records(), _named("curated:plumless", "Plumless"), _named("curated:buckeroo", "Buckeroo")])
+    gaz = Gazetteer(both)
+    assert [c.place.key for c in gaz.lookup("Plumless")] == ["curated:plumless"]
+    assert [c.place.key for c in gaz.lookup("BUCKEROO")] == ["curated:buckeroo"]
+    one = build_gazetteer(tmp_path / "one.sqlite", progress=False,
+                          records=[*tiny_records(), _named("curated:plumless", "Plumless")])
+    assert Gazetteer(one).lookup("Buckeroo") == []
+    assert [c.place.name for c in Gazetteer(one).lookup("plumless")] == ["Plumless"]
+
+
+def test_lookup_of_a_damaged_entry_says_how_to_rebuild(tmp_path, tiny_gazetteer_path):
+    copy = tmp_path / "damaged.sqlite"
+    copy.write_bytes(tiny_gazetteer_path.read_bytes())
+    with sqlite3.connect(copy) as conn:
+        conn.execute("UPDATE lookup SET candidates = '[[\"baku\", 0, [1, 2' WHERE name_hash = ?",
+                     (zlib.crc32(b"baku"),))
+    with pytest.raises(GazetteerCorruptError, match="rebuild"):
+        Gazetteer(copy).lookup("Baku")
+    assert [c.place.name for c in Gazetteer(copy).lookup("Yerevan")] == ["Yerevan"]
+
+
+def test_lookup_equals_sql_join_on_the_packaged_gazetteer(full_gazetteer_path):
+    """Every 20th stored name and place name of the real gazetteer (namesakes, collisions of
+    the lookup key, names in many scripts), against the join."""
+    gaz = Gazetteer(full_gazetteer_path)
+    with sqlite3.connect(full_gazetteer_path) as conn:
+        stored = [row[0] for row in conn.execute("SELECT DISTINCT name_norm FROM names ORDER BY name_norm")]
+        written = [row[0] for row in conn.execute("SELECT name FROM places ORDER BY id")]
+        names = stored[::20] + written[::20]
+        assert len(names) > 30_000
+        first_asked: dict[str, str] = {}
+        for name in names:
+            matched = first_asked.setdefault(normalize_name(name), name)
+            assert as_rows(gaz.lookup(name)) == reference_lookup(conn, name, matched), name
