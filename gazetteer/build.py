@@ -14,6 +14,7 @@ file lock, so that two processes starting at once neither corrupt nor double-bui
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -363,6 +364,10 @@ def write_atomically(path: Path, fill, *, progress: bool = False) -> None:
     renamed over ``path``. On any error the temporary file is removed and ``path`` untouched.
     The caller holds the lock."""
     started = time.monotonic()
+    # Under the lock no other build is writing: temporary files left here are from a build that
+    # was killed, and can go.
+    for stale in path.parent.glob(glob.escape(path.name) + ".tmp-*"):
+        stale.unlink(missing_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)

@@ -102,3 +102,14 @@ def test_lifecycle_built_file_follows_the_umask(tiny_gazetteer_path):
     umask = os.umask(0)
     os.umask(umask)
     assert tiny_gazetteer_path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_lifecycle_a_killed_builds_temporary_file_is_removed_by_the_next_build(tmp_path):
+    target = tmp_path / "gazetteer.sqlite"
+    stale = tmp_path / "gazetteer.sqlite.tmp-abc123"       # what a killed build leaves behind
+    stale.write_bytes(b"SQLite format 3\x00 half written")
+    other = tmp_path / "other.sqlite.tmp-abc123"            # another gazetteer's build: not ours
+    other.write_bytes(b"x")
+    build_gazetteer(target, progress=False, records=tiny_records())
+    assert target.exists() and not stale.exists() and other.exists()
+    assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == ["other.sqlite.tmp-abc123"]
