@@ -409,7 +409,8 @@ class Resolver:
             in_admin1 = bool(place.admin1) and (code, place.admin1) in admin1
             # A document about several states of one country, and about nothing in the
             # country of that name, means the state ("a lab in Georgia" among Alabama and Texas).
-            among_divisions = (place.feature_code == "ADM1" and not named_countries & (countries if present is None else present)
+            among_divisions = (place.feature_code == "ADM1"
+                               and not named_countries & (countries if present is None else present)
                                and sum(1 for c, _ in admin1 if c == code) >= _DIVISIONS_FOR_A_COUNTRY_NAME)
             if code and code in countries and not place.feature_code.startswith("PCL") and code not in named_countries \
                     and (not country_name or in_admin1 or among_divisions):
@@ -419,7 +420,8 @@ class Resolver:
                     score += _CONTEXT_ADMIN1_BONUS
                     rules.append("context:admin1")
             # (Not a division named after its town: "Kiev" beside "Kyiv" is the city again.)
-            if place.feature_code == "ADM1" and not regions and not shadowed and (code, place.admin1) in sentence_admin1:
+            if (place.feature_code == "ADM1" and not regions and not shadowed
+                    and (code, place.admin1) in sentence_admin1):
                 score += _SENTENCE_ADMIN1_BONUS
                 rules.append("context:sentence")
             if near and code not in countries and not place.feature_code.startswith("PCL") \
@@ -472,7 +474,8 @@ class Resolver:
         context = _Context()
         starts = {m.start: i for i, m in enumerate(mentions)}
         free = [self.rank(m.text) for m in mentions]
-        best = [r[0].candidate.place if r and self._accept(document, m, r) else None for m, r in zip(mentions, free)]
+        best = [r[0].candidate.place if r and self._accept(document, m, r) else None
+                for m, r in zip(mentions, free)]
         chains = self._lists(text, mentions)
         listed = list(best)
         possible = [{_list_kind_of(s.candidate.place) for s in ranked} - {None} if best[i] is not None else set()
@@ -520,7 +523,8 @@ class Resolver:
                 # The qualifier is read in the light of the name it qualifies, as a division or a
                 # country: "Atlanta, Georgia" is the US state, "Tbilisi, Georgia" the country,
                 # "Buffalo, New York" the state, not the city.
-                around = [s.candidate.place for s in free[index][:_QUALIFIED_CANDIDATES] if s.candidate.place.country_code]
+                around = [s.candidate.place for s in free[index][:_QUALIFIED_CANDIDATES]
+                          if s.candidate.place.country_code]
                 context.regions[later] = frozenset(
                     {(p.country_code, p.admin1) for p in around} | {(p.country_code, None) for p in around})
                 if best[index] is not None and _has_coordinates(best[index]):
@@ -608,7 +612,8 @@ class Resolver:
                 options.add((place.country_code, None))
         return frozenset(options)
 
-    def _resolve_one(self, document: Document, mention: Mention, index: int, context: _Context) -> Resolution | None:
+    def _resolve_one(self, document: Document, mention: Mention, index: int,
+                     context: _Context) -> Resolution | None:
         countries, admin1 = context.around(mention.text)
         ranked = self._rank_in(mention, index, context, countries=countries, admin1=admin1,
                                present=context.present_around(mention.text) | countries,
