@@ -46,6 +46,9 @@ _KIND_PENALTY = {"official": 0.0, "short": 0.0, "abbreviation": 0.0, "historic":
 # Points added to a candidate's prior (see the module docstring).
 _CONTEXT_COUNTRY_BONUS = 25.0
 _CONTEXT_ADMIN1_BONUS = 15.0
+# A town with less than 1/_DWARFED_RATIO of the population of the biggest place of that name
+# gains nothing from the document's countries alone (its division must be named too).
+_DWARFED_RATIO = 100
 # A first-level division holding a place named in the same sentence.
 _SENTENCE_ADMIN1_BONUS = 30.0
 _QUALIFIER_BONUS = 50.0
@@ -376,6 +379,7 @@ class Resolver:
         named_countries = {c.place.country_code for c in candidates if c.place.feature_code.startswith("PCL")}
         country_name = any(c.place.feature_code == "PCLI" and c.name_kind in ("official", "short")
                            for c in candidates)
+        biggest = max((c.place.population or 0 for c in candidates), default=0)
         towns = [c for c in candidates if c.place.feature_class == "P"
                  and (c.place.population or 0) >= _SHADOWING_TOWN_POPULATION and c.place.admin1]
         for cand in candidates:
@@ -412,8 +416,12 @@ class Resolver:
             among_divisions = (place.feature_code == "ADM1"
                                and not named_countries & (countries if present is None else present)
                                and sum(1 for c, _ in admin1 if c == code) >= _DIVISIONS_FOR_A_COUNTRY_NAME)
+            # A country named somewhere in the document is weak evidence: it does not make a
+            # neighbourhood of Madrid the "Los Angeles" of a story that also mentions Spain.
+            dwarfed = (place.feature_class == "P" and (place.population or 0) * _DWARFED_RATIO < biggest
+                       and not in_admin1)
             if code and code in countries and not place.feature_code.startswith("PCL") and code not in named_countries \
-                    and (not country_name or in_admin1 or among_divisions):
+                    and (not country_name or in_admin1 or among_divisions) and not dwarfed:
                 score += _CONTEXT_COUNTRY_BONUS
                 rules.append("context:country")
                 if in_admin1:

@@ -286,3 +286,15 @@ def test_a_place_in_the_same_sentence_outweighs_the_documents_countries(full_gaz
     state, city = res[0].place, res[4].place
     assert (state.country_code, state.feature_code) == ("AU", "ADM1") and abs(state.lat + 37) < 1.5
     assert city.country_code == "CA" and abs(city.lat - 48.43) < 0.2 and abs(city.lon + 123.37) < 0.2
+
+
+def test_a_named_country_does_not_turn_a_world_city_into_a_small_namesake(full_gazetteer):
+    # Spain is named, and a Madrid neighbourhood of 35,000 people is called Los Angeles; the story
+    # still means the city of 3.8 million (34.05° N, 118.24° W). A county in England keeps the
+    # document's help: divisions carry no population to compare.
+    text = "Zara opened more stores in Spain, said a professor at the University of California, Los Angeles."
+    places = _by_text(resolve(full_gazetteer, text, ("Spain", "GPE"), ("Los Angeles", "GPE")))
+    assert places["Los Angeles"].country_code == "US" and abs(places["Los Angeles"].lon + 118.24) < 0.5
+    text = "Foot-and-mouth disease reached a farm in England; Surrey officials closed the roads."
+    places = _by_text(resolve(full_gazetteer, text, ("England", "GPE"), ("Surrey", "GPE")))
+    assert places["Surrey"].country_code == "GB"
