@@ -178,6 +178,7 @@ def _lookup_many_sql(count: int) -> str:
 
 _PLACE_FIELDS = len(GazetteerPlace._fields)
 _decode = json.JSONDecoder().raw_decode
+_loads = json.loads
 _new_tuple = tuple.__new__
 # Entries per lookup cache (names as asked, normalised names, places) before it is emptied.
 _CACHE_LIMIT = 500_000
@@ -325,18 +326,16 @@ class Gazetteer:
             If the file's entry for one of the names cannot be decoded.
         """
         names = names if isinstance(names, list) else list(names)
-        raw = self._raw_cache
-        results = list(map(raw.get, names))
-        todo: dict[str, str] = {}  # name as asked, not cached → its normalised key
-        for name, result in zip(names, results):
-            if result is None and name not in todo:
-                todo[name] = normalize_name(name)
+        results = list(map(self._raw_cache.get, names))
+        # Names not cached as asked, each once, in order (dict keys), and their normalised keys.
+        todo = list(dict.fromkeys([name for name, result in zip(names, results) if result is None]))
         if not todo:
             return results
+        keys = list(map(normalize_name, todo))
         cache = self._cache
         by_key: dict[str, list[Candidate]] = {}
         unread: dict[str, str] = {}  # normalised key → the name first asked
-        for name, key in todo.items():
+        for name, key in zip(todo, keys):
             if key not in by_key and key not in unread:
                 hit = cache.get(key)
                 if hit is None:
@@ -349,11 +348,12 @@ class Gazetteer:
             if len(cache) + len(found) > _CACHE_LIMIT:
                 cache.clear()
             cache.update(found)
-        if len(raw) + len(todo) > _CACHE_LIMIT:
+        answers = dict(zip(todo, map(by_key.__getitem__, keys)))
+        raw = self._raw_cache
+        if len(raw) + len(answers) > _CACHE_LIMIT:
             raw.clear()
-        for name, key in todo.items():
-            raw[name] = by_key[key]
-        return [raw[name] if result is None else result for name, result in zip(names, results)]
+        raw.update(answers)
+        return [answers[name] if result is None else result for name, result in zip(names, results)]
 
     def _cursor(self) -> sqlite3.Cursor:
         cursor = getattr(self._local, "cursor", None)
@@ -373,28 +373,29 @@ class Gazetteer:
             raise self._corrupt(key, e) from e
 
     def _read_many(self, unread: dict[str, str]) -> dict[str, list[Candidate]]:
-        """The candidates of each normalised name in ``unread`` (→ the name as first asked),
-        read by one query and decoded by one JSON parse."""
-        hashes = {key: zlib.crc32(key.encode("utf-8")) for key in unread}
-        rows = []
+        """The candidates of each normalised name in ``unread`` (→ the name as first asked):
+        per :data:`_MANY_CHUNK` names, one query and one JSON parse."""
         cursor = self._cursor()
-        wanted = list(set(hashes.values()))
-        for start in range(0, len(wanted), _MANY_CHUNK):
-            chunk = wanted[start:start + _MANY_CHUNK]
-            rows += cursor.execute(_lookup_many_sql(len(chunk)), chunk).fetchall()
-        try:
-            decoded = json.loads("[" + ",".join([row[1] for row in rows]) + "]")
-        except ValueError:
-            # Some entry is damaged: read them one at a time, so the error names its name.
-            return {key: self._read(key, name) for key, name in unread.items()}
-        payloads = dict(zip([row[0] for row in rows], decoded))
-        found = {}
-        for key, name in unread.items():
-            entries = payloads.get(hashes[key])
+        found: dict[str, list[Candidate]] = {}
+        pending = list(unread.items())
+        for start in range(0, len(pending), _MANY_CHUNK):
+            chunk = pending[start:start + _MANY_CHUNK]
+            hashes = [zlib.crc32(key.encode("utf-8")) for key, _ in chunk]
+            wanted = list(set(hashes))
+            rows = cursor.execute(_lookup_many_sql(len(wanted)), wanted).fetchall()
             try:
-                found[key] = [] if entries is None else self._build(entries, key, name)
-            except (ValueError, TypeError, IndexError) as e:
-                raise self._corrupt(key, e) from e
+                decoded = _loads("[" + ",".join([row[1] for row in rows]) + "]")
+            except ValueError:
+                # Some entry is damaged: read them one at a time, so the error names its name.
+                found.update((key, self._read(key, name)) for key, name in chunk)
+                continue
+            payloads = dict(zip([row[0] for row in rows], decoded))
+            for (key, name), hashed in zip(chunk, hashes):
+                entries = payloads.get(hashed)
+                try:
+                    found[key] = [] if entries is None else self._build(entries, key, name)
+                except (ValueError, TypeError, IndexError) as e:
+                    raise self._corrupt(key, e) from e
         return found
 
     def _build(self, entries: list[Any], key: str, name: str) -> list[Candidate]:
