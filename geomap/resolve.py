@@ -451,8 +451,6 @@ class Resolver:
             every other mention is present, resolved or with a reason. A hyphenated span made
             of place names ("Armenia-Azerbaijan") becomes one resolution per name.
         """
-        # The document's names in one gazetteer query: the lookups below then hit its cache.
-        self.gazetteer.lookup_many([mention.text for mention in mentions])
         kept: list[Mention] = []
         for mention in mentions:
             kept.extend(self._split_compound(self._extend_left(document.text, mention)))
