@@ -15,7 +15,14 @@ realistic mix of names:
 - 20 % capitalised words that are no place ("Monday", "Reuters", "Parliament").
 
 "cold" is a fresh :class:`~gazetteer.Gazetteer` asked each distinct name once (every lookup goes
-to SQLite); "cached" asks the same names again, as a long run does. ``--gazetteer PATH`` times
+to SQLite): one by one with :meth:`~gazetteer.Gazetteer.lookup`, then with
+:meth:`~gazetteer.Gazetteer.lookup_many` in batches of one document's names (40) and in one
+batch of all; "cached" asks the same names again, as a long run does. "news stream" is the gold
+toponyms of the development corpora (``../shared/eval/gwn_dev.jsonl`` and ``geovirus.jsonl``
+beside the repository, or ``--eval-dir``) in document order, first-time and repeated names
+mixed as a run meets them: a fresh instance asked one name at a time, then one
+``lookup_many`` per document. Every figure is the median of ``--repeat`` runs (3), each on a
+fresh instance, with the slowest and fastest run in brackets. ``--gazetteer PATH`` times
 lookups on an existing file (e.g. one made by ``geomap gazetteer import``) and skips the build.
 ``--quick`` uses fewer names. The machine's load average is printed last: on a shared machine,
 compare figures measured at a similar load only.
@@ -24,6 +31,8 @@ compare figures measured at a similar load only.
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
 import os
 import random
 import sqlite3
@@ -66,28 +75,73 @@ def name_mix(path: Path, count: int, seed: int = 0) -> list[str]:
     return names
 
 
-def time_lookups(path: Path, names: list[str]) -> tuple[float, float, int]:
-    """Lookups per second, cold (distinct names, fresh instance) and cached, and the number
-    of distinct names."""
+BATCH = 40  # names per lookup_many call: about one news article's place-like names
+
+
+def _rate(path: Path, batches: list[list[str]], *, one_by_one: bool, then: list[str] | None = None) -> float:
+    """Lookups per second of a fresh instance asked ``batches`` in turn, name by name or one
+    ``lookup_many`` per batch (after a warm-up lookup that opens the connection). With ``then``,
+    those names are timed instead, after the batches were asked (the cached case)."""
     from gazetteer import Gazetteer
-    distinct = list(dict.fromkeys(names))
     gaz = Gazetteer(path)
     gaz.lookup("warm up the connection")
+    if then is not None:
+        for batch in batches:
+            gaz.lookup_many(batch)
+        batches = [then]
+    count = sum(map(len, batches))
+    lookup, lookup_many = gaz.lookup, gaz.lookup_many
     started = time.perf_counter()
-    for name in distinct:
-        gaz.lookup(name)
-    cold = len(distinct) / (time.perf_counter() - started)
-    started = time.perf_counter()
-    for name in names:
-        gaz.lookup(name)
-    cached = len(names) / (time.perf_counter() - started)
-    return cold, cached, len(distinct)
+    if one_by_one:
+        for batch in batches:
+            for name in batch:
+                lookup(name)
+    else:
+        for batch in batches:
+            lookup_many(batch)
+    return count / (time.perf_counter() - started)
+
+
+def _median(path: Path, repeat: int, batches: list[list[str]], **how) -> str:
+    rates = [_rate(path, batches, **how) for _ in range(repeat)]
+    return f"{statistics.median(rates):,.0f}/s [{min(rates):,.0f}–{max(rates):,.0f}]"
+
+
+def time_lookups(path: Path, names: list[str], repeat: int) -> list[str]:
+    """Report lines: lookups per second cold (one by one; batched by :data:`BATCH` names;
+    one batch of all) and cached."""
+    distinct = list(dict.fromkeys(names))
+    batches = [distinct[start:start + BATCH] for start in range(0, len(distinct), BATCH)]
+    return [
+        f"cold, one by one (lookup): {_median(path, repeat, [distinct], one_by_one=True)} "
+        f"({len(distinct):,} distinct names, each from SQLite)",
+        f"cold, batched (lookup_many, {BATCH} names a call): {_median(path, repeat, batches, one_by_one=False)}",
+        f"cold, one batch of all (lookup_many): {_median(path, repeat, [distinct], one_by_one=False)}",
+        f"cached (lookup): {_median(path, repeat, [distinct], one_by_one=True, then=names)} "
+        f"({len(names):,} lookups of the same mix)",
+    ]
+
+
+def news_stream(eval_dir: Path) -> list[list[str]] | None:
+    """Gold toponym strings of the development corpora, one list per document, in order;
+    None when the files are absent."""
+    files = [eval_dir / "gwn_dev.jsonl", eval_dir / "geovirus.jsonl"]
+    if not all(f.is_file() for f in files):
+        return None
+    documents = []
+    for file in files:
+        with open(file, encoding="utf-8") as fh:
+            documents += [[t["name"] for t in json.loads(line)["toponyms"]] for line in fh if line.strip()]
+    return documents
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer names")
     parser.add_argument("--gazetteer", type=Path, help="time lookups on this file; skip the build")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (the median is printed)")
+    parser.add_argument("--eval-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "eval",
+                        help="folder of gwn_dev.jsonl and geovirus.jsonl, for the news-stream figures")
     args = parser.parse_args(argv)
     count = 20_000 if args.quick else 200_000
     with tempfile.TemporaryDirectory() as folder:
@@ -101,9 +155,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"size: {path.stat().st_size / 1e6:.1f} MB ({path})" if args.gazetteer else
               f"size: {path.stat().st_size / 1e6:.1f} MB")
         names = name_mix(path, count)
-        cold, cached, distinct = time_lookups(path, names)
-        print(f"lookups: {cold:,.0f}/s cold ({distinct:,} distinct names, each from SQLite), "
-              f"{cached:,.0f}/s cached ({len(names):,} lookups of the same mix)")
+        for line in time_lookups(path, names, args.repeat):
+            print("lookups, " + line)
+        documents = news_stream(args.eval_dir)
+        if documents is None:
+            print(f"news stream: skipped (no gwn_dev.jsonl and geovirus.jsonl in {args.eval_dir})")
+        else:
+            count = sum(map(len, documents))
+            distinct = len({name for document in documents for name in document})
+            print(f"news stream, one by one (lookup): {_median(path, args.repeat, documents, one_by_one=True)} "
+                  f"({count:,} gold toponyms of {len(documents)} documents, {distinct:,} distinct)")
+            print(f"news stream, a lookup_many per document: "
+                  f"{_median(path, args.repeat, documents, one_by_one=False)}")
     if hasattr(os, "getloadavg"):
         print("load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     return 0

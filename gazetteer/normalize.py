@@ -21,6 +21,11 @@ _FOLD = str.maketrans({
     "-": " ", "‐": " ", "‑": " ", "‒": " ", "–": " ", "—": " ", "―": " ", "_": " ",
     ",": " ", "(": " ", ")": " ", "\"": " ", "“": " ", "”": " ",
 })
+# _FOLD and lower() restricted to ASCII, as a bytes table: bytes.translate does both in one pass,
+# several times faster than str.translate with a dict (most names in English news are ASCII).
+_ASCII_FOLD = bytes(range(256)).translate(bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ-_,()\"", b"abcdefghijklmnopqrstuvwxyz      "))
+_ASCII_DROP = b"'`."
 # Basic Latin, Latin-1, Latin Extended-A/B and Additional, schwa, and the apostrophes that
 # transliterations use: the names an English text can contain.
 _LATIN = re.compile(r"^[\x00-\x7f\u00a0-\u024f\u1e00-\u1eff\u0259\u02bb\u02bc\u2018\u2019]+$")
@@ -52,7 +57,7 @@ def normalize_name(name: str) -> str:
     if name.isascii():
         # ASCII text is its own NFKC and NFKD form, has no combining marks, and folds once: the
         # common case, kept short because every lookup normalises its name.
-        text = name.translate(_FOLD).lower()
+        text = name.encode("ascii").translate(_ASCII_FOLD, _ASCII_DROP).decode("ascii")
     else:
         text = unicodedata.normalize("NFKC", name).translate(_FOLD)
         if not text.isascii():

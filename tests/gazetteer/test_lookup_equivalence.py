@@ -77,6 +77,41 @@ def test_lookup_equals_sql_join_when_asked_again(fresh_tiny, tiny_gazetteer_path
         assert [as_rows(fresh_tiny.lookup(name)) for name in names] == first
 
 
+def test_lookup_many_equals_sql_join_and_lookup_one_by_one(tiny_gazetteer_path):
+    """A batch with duplicates, spellings that normalise alike, unknown and empty names gives,
+    name by name, the join's answer and what one-by-one lookups on a fresh instance give."""
+    with sqlite3.connect(tiny_gazetteer_path) as conn:
+        names = query_names(conn)
+        batch = [*names, *reversed(names), "Baku", "BAKU", "Zarvostan"]
+        one_by_one = Gazetteer(tiny_gazetteer_path)
+        expected = [as_rows(one_by_one.lookup(name)) for name in batch]
+        gaz = Gazetteer(tiny_gazetteer_path)
+        answers = gaz.lookup_many(batch)
+        assert len(answers) == len(batch)
+        assert [as_rows(candidates) for candidates in answers] == expected
+        first_asked: dict[str, str] = {}
+        for name, candidates in zip(batch, answers):
+            matched = first_asked.setdefault(normalize_name(name), name)
+            assert as_rows(candidates) == reference_lookup(conn, name, matched), name
+        # The cache is shared both ways: the same lists, whichever call asked first.
+        assert all(gaz.lookup(name) is candidates for name, candidates in zip(batch, answers))
+        assert [as_rows(c) for c in gaz.lookup_many(batch)] == expected
+        assert gaz.lookup_many([]) == []
+        assert Gazetteer(tiny_gazetteer_path).lookup_many(iter(["Yerevan", "Monday"]))[1] == []
+
+
+def test_lookup_many_after_some_lookups(tiny_gazetteer_path):
+    """Names cached as asked, cached under another spelling, and new ones, in one batch."""
+    gaz = Gazetteer(tiny_gazetteer_path)
+    baku = gaz.lookup("Baku")
+    yerevan = gaz.lookup("Yerevan")
+    answers = gaz.lookup_many(["BAKU", "Yerevan", "Armenia", "Baku", "Zarvostan", "armenia"])
+    assert answers[1] is yerevan and answers[3] is baku
+    assert answers[0] is baku  # "BAKU" normalises like "Baku": the candidates as first asked
+    assert [c.place.key for c in answers[2]] == ["ne:AM", "geonames:8000001"]
+    assert answers[5] is answers[2] and answers[4] == []
+
+
 def test_lookup_keeps_best_kind_and_place_order(tmp_path):
     """A place reached through several names, and namesakes in id order."""
     records = tiny_records()
@@ -113,6 +148,12 @@ def test_lookup_tells_apart_names_with_the_same_crc32(tmp_path):
                           records=[*tiny_records(), _named("curated:plumless", "Plumless")])
     assert Gazetteer(one).lookup("Buckeroo") == []
     assert [c.place.name for c in Gazetteer(one).lookup("plumless")] == ["Plumless"]
+    # The same in one batch: both names' hashes are one row, read once.
+    answers = Gazetteer(both).lookup_many(["Plumless", "BUCKEROO", "Baku", "buckeroo", "plumless"])
+    assert [[c.place.key for c in candidates] for candidates in answers] == [
+        ["curated:plumless"], ["curated:buckeroo"], ["geonames:587084"], ["curated:buckeroo"], ["curated:plumless"]]
+    assert [[c.place.key for c in candidates] for candidates in Gazetteer(one).lookup_many(["Buckeroo", "Plumless"])
+            ] == [[], ["curated:plumless"]]
 
 
 def test_lookup_of_a_damaged_entry_says_how_to_rebuild(tmp_path, tiny_gazetteer_path):
@@ -124,6 +165,10 @@ def test_lookup_of_a_damaged_entry_says_how_to_rebuild(tmp_path, tiny_gazetteer_
     with pytest.raises(GazetteerCorruptError, match="rebuild"):
         Gazetteer(copy).lookup("Baku")
     assert [c.place.name for c in Gazetteer(copy).lookup("Yerevan")] == ["Yerevan"]
+    with pytest.raises(GazetteerCorruptError, match="'baku'.*rebuild"):
+        Gazetteer(copy).lookup_many(["Yerevan", "Baku", "Armenia"])
+    assert [[c.place.name for c in found] for found in Gazetteer(copy).lookup_many(["Yerevan", "Armenia"])
+            ] == [["Yerevan"], ["Armenia", "Armenia"]]
 
 
 def test_lookup_equals_sql_join_on_the_packaged_gazetteer(full_gazetteer_path):
@@ -139,3 +184,7 @@ def test_lookup_equals_sql_join_on_the_packaged_gazetteer(full_gazetteer_path):
         for name in names:
             matched = first_asked.setdefault(normalize_name(name), name)
             assert as_rows(gaz.lookup(name)) == reference_lookup(conn, name, matched), name
+    # In batches of a document's size, on a fresh instance: the same answers.
+    batched = Gazetteer(full_gazetteer_path)
+    answers = [found for start in range(0, len(names), 40) for found in batched.lookup_many(names[start:start + 40])]
+    assert [as_rows(found) for found in answers] == [as_rows(gaz.lookup(name)) for name in names]
