@@ -7,6 +7,7 @@ modules are imported inside the commands.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .atomic import atomic_write
 from .exc import GeomapError, GeomapWarning
 
 __all__ = ["main"]
@@ -93,7 +95,7 @@ def _input_config() -> dict:
 
 
 def _keep_map_output(ctx, param, value):
-    ctx.meta.setdefault("geomap.outputs", {})[param.name] = value
+    ctx.meta.setdefault("geomap.outputs", {})[param.name] = _writable(param, value)
     return value
 
 
@@ -229,9 +231,12 @@ def _writable(param, value):
     """Check an output path before any work: its folder must exist (a usage error otherwise)."""
     if value is None or str(value) == "-":
         return value
-    folder = Path(value).expanduser().parent
+    path = Path(value).expanduser()
+    folder = path.parent
     if not folder.is_dir():
         raise click.BadParameter(f"the folder {str(folder)!r} does not exist", param=param)
+    if path.is_dir():
+        raise click.BadParameter(f"{str(value)!r} is a folder; name a file", param=param)
     return value
 
 
@@ -321,7 +326,8 @@ def _extract_stream(inputs, output, model, gazetteer_path, encoding, quiet) -> i
                                   config["offline"], config["fallback_below"])
         n_documents = n_mentions = n_unresolved = 0
         places: set[str] = set()
-        with click.open_file(output, "w", encoding="utf-8", atomic=output != "-") as stream:
+        # click's atomic file renames even after an error; atomic_write does not.
+        with (atomic_write(output) if output != "-" else contextlib.nullcontext(sys.stdout)) as stream:
             for doc in iter_parse(documents, settings=settings, workers=_engine().get("workers", 1)):
                 stream.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
                 n_documents += 1
@@ -447,7 +453,7 @@ def main(verbose: int) -> None:
 @click.option("--cdn", is_flag=True, help="Load Leaflet from a CDN instead of inlining it: a smaller "
                                           "file that needs the network when viewed.")
 @click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also render the map to this PNG file through headless Chromium (must be installed; "
+              callback=lambda ctx, param, value: _writable(param, value), help="Also render the map to this PNG file through headless Chromium (must be installed; "
                    "GEOMAP_CHROMIUM names its executable).")
 @_map_outputs
 @_GAZETTEER
@@ -561,7 +567,7 @@ def extract_command(inputs, fmt, output, gazetteer_path, model, encoding, quiet)
 @click.option("--include-unresolved", is_flag=True,
               help="Also count unresolved mentions as predicted toponyms (with maximal error).")
 @click.option("--system-output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write geomap's toponyms as JSONL in the reference scorer's format.")
+              callback=lambda ctx, param, value: _writable(param, value), help="Also write geomap's toponyms as JSONL in the reference scorer's format.")
 @_GAZETTEER
 @_MODEL
 def eval_command(gold, fmt, roles, include_unresolved, system_output, gazetteer_path, model):
@@ -591,7 +597,7 @@ def eval_command(gold, fmt, roles, include_unresolved, system_output, gazetteer_
         raise click.ClickException(str(e)) from e
     system = report.pop("system")
     if system_output:
-        with click.open_file(str(system_output), "w", encoding="utf-8", atomic=True) as stream:
+        with atomic_write(system_output) as stream:
             for doc in system:
                 stream.write(json.dumps(doc, ensure_ascii=False) + "\n")
     if fmt == "json":
@@ -724,7 +730,9 @@ def gazetteer_lookup(name, fmt, limit, gazetteer_path):
     """
     import json
 
-    from .resolve import Resolver, to_place
+    from .resolve import Resolver
+    if not name.strip():
+        raise click.BadParameter("give a place name", param_hint="NAME")
     gaz = _open(gazetteer_path)
     ranked = Resolver(gaz).rank(name)[:limit]
     rows = []
@@ -738,7 +746,8 @@ def gazetteer_lookup(name, fmt, limit, gazetteer_path):
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not rows:
-        click.echo(f"no place named {name!r}", err=True)
+        shown = name if len(name) <= 80 else name[:80] + "…"
+        click.echo(f"no place named {shown!r}", err=True)
         sys.exit(1)
     for row in rows:
         where = "no coordinates" if row["lat"] is None or row["lon"] is None else f"{row['lat']:.4f}, {row['lon']:.4f}"

@@ -23,6 +23,7 @@ import dataclasses
 import json
 import math
 import os
+import signal
 import shutil
 import tempfile
 import threading
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write
 from .exc import GeomapError, InputError
 from .model import Document, DocumentResult, GeoparseResult
 
@@ -121,6 +123,9 @@ _WORKER_SETTINGS: ParserSettings | None = None
 def _init_worker(settings: ParserSettings) -> None:
     """Pool initializer: load the model and the gazetteer once, before the first chunk."""
     global _WORKER_SETTINGS
+    # Ctrl-C reaches every process of the terminal's group: the parent stops the pool and
+    # reports it once; a worker's own KeyboardInterrupt traceback would only add noise.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_SETTINGS = settings
     settings.geoparser()
 
@@ -458,15 +463,8 @@ class RunSummary:
 
 
 def _write_atomic(path: Path, write) -> None:
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            write(stream)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "w", newline="\n") as stream:
+        write(stream)
 
 
 # One partition at a time per worker process: the process's Geoparser (spaCy's vocabulary, the

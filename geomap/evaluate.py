@@ -41,13 +41,16 @@ def load_gold(path: str | Path) -> list[dict[str, Any]]:
     Raises
     ------
     InputError
-        If the file is missing or a line is not a document object with ``id`` and ``text``.
+        If the file is missing, not UTF-8, empty, or a line is not a document object with
+        ``id``, ``text`` and a ``toponyms`` list of ``{start, end, lat, lon}`` objects.
     """
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text (byte {e.start}); a gold file is JSONL in UTF-8") from e
     docs = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -58,8 +61,28 @@ def load_gold(path: str | Path) -> list[dict[str, Any]]:
             raise InputError(f"{path}:{number}: invalid JSON: {e.msg}") from e
         if not isinstance(doc, dict) or "id" not in doc or not isinstance(doc.get("text"), str):
             raise InputError(f"{path}:{number}: expected an object with 'id' and 'text'")
+        toponyms = doc.get("toponyms")
+        if not isinstance(toponyms, list):
+            raise InputError(f"{path}:{number}: expected a 'toponyms' list (it may be empty)")
+        for toponym in toponyms:
+            if not _gold_toponym_ok(toponym, len(doc["text"])):
+                raise InputError(f"{path}:{number}: a toponym needs integer 'start' < 'end' within the text "
+                                 f"and numeric or null 'lat'/'lon': {json.dumps(toponym)[:200]}")
         docs.append(doc)
+    if not docs:
+        raise InputError(f"{path}: no gold documents in the file")
     return docs
+
+
+def _gold_toponym_ok(toponym: Any, length: int) -> bool:
+    """Whether a gold toponym has the fields the scorer reads, of the right types."""
+    if not isinstance(toponym, dict):
+        return False
+    start, end = toponym.get("start"), toponym.get("end")
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= length):
+        return False
+    coordinates = (toponym.get("lat"), toponym.get("lon"))
+    return all(c is None or (isinstance(c, (int, float)) and not isinstance(c, bool)) for c in coordinates)
 
 
 def system_documents(result: GeoparseResult) -> list[dict[str, Any]]:

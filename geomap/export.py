@@ -22,11 +22,10 @@ import json
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TextIO
 
+from .atomic import atomic_write
 from .model import GeoparseResult
 
 __all__ = ["FORMATS", "SUFFIXES", "CSV_COLUMNS", "MAX_SENTENCES", "to_json", "to_geojson", "mention_rows",
@@ -271,26 +270,5 @@ def write_file(result: GeoparseResult, path: str | os.PathLike, fmt: str = "json
         write(result, sys.stdout, fmt)
         sys.stdout.flush()
         return
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with open(fd, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as stream:
-            write(result, stream, fmt)
-        os.chmod(tmp, _mode_for(target))
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _mode_for(target: Path) -> int:
-    """Permissions for a new output: those of the file it replaces, else 0o666 less the umask."""
-    try:
-        return target.stat().st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+    with atomic_write(path, "w", newline="" if fmt == "csv" else None) as stream:
+        write(result, stream, fmt)

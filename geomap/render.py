@@ -27,7 +27,6 @@ Element ids are fixed rather than random, so the same result always gives byte-i
 from __future__ import annotations
 
 import base64
-import contextlib
 import functools
 import hashlib
 import html
@@ -36,7 +35,6 @@ import math
 import os
 import re
 import shutil
-import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -47,6 +45,7 @@ import folium
 import xstatic.pkg.leaflet as xstatic_leaflet
 from branca.element import Element, Figure
 
+from .atomic import atomic_write, output_target
 from .exc import GeomapError, InputError
 from .model import GeoparseResult, Mention, Place, Resolution
 
@@ -1100,10 +1099,10 @@ def map_html(fmap: folium.Map) -> str:
 def save_map(fmap: folium.Map, path: str | os.PathLike[str]) -> None:
     """Write a map page to ``path`` atomically.
 
-    The page is rendered in full first, then written to a temporary file in the target's
-    directory, flushed to disk and moved over ``path`` with :func:`os.replace`. A failure at
-    any step leaves no partial or temporary file behind and an existing ``path`` untouched.
-    An existing file's permission bits are kept; a new file gets 0644.
+    The page is rendered in full first, then written with :func:`geomap.atomic.atomic_write`
+    (a temporary file beside the target, flushed to disk and renamed over it): a failure at any
+    step leaves no partial or temporary file behind and an existing ``path`` untouched. An
+    existing file's permission bits are kept; a new file gets the umask's (usually 0644).
 
     Parameters
     ----------
@@ -1119,25 +1118,9 @@ def save_map(fmap: folium.Map, path: str | os.PathLike[str]) -> None:
     OSError
         If the directory does not exist or is not writable, or ``path`` is a directory.
     """
-    target = os.fspath(path)
     data = map_html(fmap).encode("utf-8")
-    directory = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            mode = stat.S_IMODE(os.stat(target).st_mode)
-        except FileNotFoundError:
-            mode = 0o644
-        os.chmod(tmp, mode)  # mkstemp creates 0600, which would hide the page from a web server
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "wb", fsync=True) as fh:
+        fh.write(data)
 
 
 _BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
@@ -1200,44 +1183,34 @@ def save_png(fmap: folium.Map, path: str | os.PathLike[str], *, width: int = 140
         raise BrowserNotFoundError(
             "PNG output needs Chromium or Chrome, and none was found: install it "
             "(apt-get install chromium) or set GEOMAP_CHROMIUM to its executable")
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
+    folder = output_target(path).parent
+    if not folder.is_dir():          # say so before a browser runs for nothing
+        raise FileNotFoundError(2, "No such directory", os.fspath(folder))
     page_html = map_html(fmap).encode("utf-8")
     with tempfile.TemporaryDirectory(prefix="geomap-png-") as work:
         page = Path(work) / "map.html"
         page.write_bytes(page_html)
-        # Chromium picks the image format from the suffix, so the temporary name ends in .png.
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.",
-                                   suffix=".tmp.png")
-        os.close(fd)
+        # Chromium picks the image format from the suffix; it writes into the work folder, and
+        # the image goes to ``path`` through atomic_write once it is known to be a PNG.
+        shot = Path(work) / "map.png"
+        command = [executable, "--headless", "--disable-gpu", "--hide-scrollbars",
+                   "--no-first-run", "--disable-background-networking",
+                   "--disable-component-update", "--disable-sync",
+                   "--force-device-scale-factor=1", f"--user-data-dir={Path(work) / 'profile'}",
+                   f"--window-size={width},{height}", "--virtual-time-budget=5000",
+                   f"--screenshot={shot}", page.as_uri()]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.insert(1, "--no-sandbox")  # Chromium refuses to run as root otherwise
         try:
-            command = [executable, "--headless", "--disable-gpu", "--hide-scrollbars",
-                       "--no-first-run", "--disable-background-networking",
-                       "--disable-component-update", "--disable-sync",
-                       "--force-device-scale-factor=1", f"--user-data-dir={Path(work) / 'profile'}",
-                       f"--window-size={width},{height}", "--virtual-time-budget=5000",
-                       f"--screenshot={tmp}", page.as_uri()]
-            if hasattr(os, "geteuid") and os.geteuid() == 0:
-                command.insert(1, "--no-sandbox")  # Chromium refuses to run as root otherwise
-            try:
-                done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
-            except subprocess.TimeoutExpired as e:
-                raise GeomapError(f"{executable} did not finish the PNG within {timeout:g} s") from e
-            except OSError as e:
-                raise BrowserNotFoundError(f"cannot run {executable}: {e.strerror or e}") from e
-            with open(tmp, "rb") as fh:
-                head = fh.read(8)
-            if done.returncode != 0 or head != _PNG_MAGIC:
-                detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-                raise GeomapError(f"{executable} wrote no PNG (exit {done.returncode})"
-                                  + (f": {detail[-1]}" if detail else ""))
-            try:
-                mode = stat.S_IMODE(os.stat(target).st_mode)
-            except FileNotFoundError:
-                mode = 0o644
-            os.chmod(tmp, mode)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+            done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as e:
+            raise GeomapError(f"{executable} did not finish the PNG within {timeout:g} s") from e
+        except OSError as e:
+            raise BrowserNotFoundError(f"cannot run {executable}: {e.strerror or e}") from e
+        image = shot.read_bytes() if shot.is_file() else b""
+        if done.returncode != 0 or image[:8] != _PNG_MAGIC:
+            detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GeomapError(f"{executable} wrote no PNG (exit {done.returncode})"
+                              + (f": {detail[-1]}" if detail else ""))
+        with atomic_write(path, "wb") as fh:
+            fh.write(image)

@@ -219,12 +219,13 @@ class _Context:
         return frozenset(a for a, names in found.items() if names - {own})
     skip: set[int] = field(default_factory=set)
     # Points (lat, lon) of the places the document clearly names, by the normalised name.
-    points: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    # (A set: a name repeated a thousand times adds one point, not a thousand.)
+    points: dict[str, set[tuple[float, float]]] = field(default_factory=dict)
 
     def points_around(self, name: str) -> list[tuple[float, float]]:
         """Points of the places the document's *other* names clearly refer to."""
         own = normalize_name(name)
-        return [p for key, pts in self.points.items() if key != own for p in pts]
+        return list({p for key, pts in self.points.items() if key != own for p in pts})
 
     def present_around(self, name: str) -> frozenset[str]:
         """Countries of the places (of any size) the document's *other* names refer to."""
@@ -557,7 +558,7 @@ class Resolver:
                 context.countries.setdefault(place.country_code, set()).add(own)
             if (is_strong(place) and not place.feature_code.startswith("PCL") and place.feature_class != "L"
                     and _has_coordinates(place)):
-                context.points.setdefault(own, []).append((place.lat, place.lon))
+                context.points.setdefault(own, set()).add((place.lat, place.lon))
             if place.country_code and place.admin1 and (is_strong(place) or (place.population or 0) >= 10_000):
                 context.admin1.setdefault((place.country_code, place.admin1), set()).add(own)
         return context

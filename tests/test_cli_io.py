@@ -482,3 +482,30 @@ def test_a_reader_that_closes_the_pipe_early_ends_geomap_quietly(full_gazetteer_
 def test_a_bad_option_value_is_a_usage_error(run, option, value, message):
     result = run("map", SEED, option, value, "-o", "out.html")
     assert result.exit_code == 2 and message in result.output, result.output      # click: 2 for bad usage
+
+
+def test_an_interrupted_jsonl_extract_keeps_the_old_file(run, tmp_path, monkeypatch):
+    # click's own atomic file renames even after an error; geomap's must not.
+    import geomap.engine
+
+    def interrupted(documents, **kwargs):
+        yield from geomap.engine.ParserSettings(offline=True).geoparser().iter_parse(list(documents)[:1])
+        raise KeyboardInterrupt          # Ctrl-C after the first document
+
+    monkeypatch.setattr(geomap.engine, "iter_parse", interrupted)
+    out = tmp_path / "w.jsonl"
+    out.write_text("keep\n", encoding="utf-8")
+    result = run("extract", SEED, SEED, "--format", "jsonl", "-o", out)
+    assert result.exit_code == 1 and "Aborted" in result.output
+    assert out.read_text(encoding="utf-8") == "keep\n" and [p.name for p in tmp_path.iterdir() if ".tmp" in p.name] == []
+
+
+def test_map_outputs_are_checked_before_any_work(run, tmp_path):
+    keep = tmp_path / "keep.html"
+    keep.write_text("old", encoding="utf-8")
+    result = run("map", SEED, "-o", keep, "--geojson", tmp_path / "missing" / "x.geojson")
+    assert result.exit_code == 2 and "does not exist" in result.output
+    assert keep.read_text(encoding="utf-8") == "old"
+    (tmp_path / "folder").mkdir()
+    result = run("map", SEED, "--csv", tmp_path / "folder")
+    assert result.exit_code == 2 and "folder" in result.output

@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from geomap.cli import main
-from geomap.evaluate import MAX_ERROR_KM, haversine_km, score
+from geomap.evaluate import MAX_ERROR_KM, haversine_km, load_gold, score
+from geomap.exc import InputError
 from tests.conftest import SHARED
 
 BAKU = (40.3777, 49.8920)
@@ -114,3 +115,19 @@ def test_eval_dev_corpora_do_not_regress(geoparser, corpus):
     assert f1 >= (0.78 if corpus == "gwn_dev" else 0.88)
     assert acc >= (0.85 if corpus == "gwn_dev" else 0.78)
     assert country >= 0.95
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\x89PNG\r\n\x1a\n\x00\xff\xfe", "not UTF-8"),
+    (b"", "no gold documents"),
+    (b'{"id": "a", "text": "In Baku."}\n', "'toponyms' list"),
+    (b'{"id": "a", "text": "In Baku.", "toponyms": [{"start": 3, "end": 7, "lat": "n", "lon": 1}]}\n', "numeric or null"),
+    (b'{"id": "a", "text": "In Baku.", "toponyms": [{"start": 3, "end": 70, "lat": 1, "lon": 1}]}\n', "within the text"),
+])
+def test_a_bad_gold_file_is_a_clear_error_not_a_traceback(tmp_path, content, message):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        load_gold(gold)
+    result = CliRunner().invoke(main, ["eval", str(gold), "--gazetteer", str(tmp_path / "unused.sqlite")])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output

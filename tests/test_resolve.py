@@ -298,3 +298,14 @@ def test_a_named_country_does_not_turn_a_world_city_into_a_small_namesake(full_g
     text = "Foot-and-mouth disease reached a farm in England; Surrey officials closed the roads."
     places = _by_text(resolve(full_gazetteer, text, ("England", "GPE"), ("Surrey", "GPE")))
     assert places["Surrey"].country_code == "GB"
+
+
+def test_a_name_repeated_many_times_adds_one_point_of_context(tiny_gazetteer):
+    # Spatial coherence compares every candidate with the document's points: a name repeated
+    # 300 times must add one point, not 300 (resolution would grow with the square of mentions).
+    text = "Talks in Yerevan. " * 300 + "Armavir"
+    spans = [("Yerevan", "GPE")] * 300 + [("Armavir", "GPE")]
+    resolver = Resolver(tiny_gazetteer)
+    mentions = mentions_of(text, *spans)
+    context = resolver._context(Document("d", text), mentions)
+    assert len(context.points_around("Armavir")) == 1
