@@ -97,7 +97,8 @@ def needs_rebuild(path: str | Path) -> str | None:
 
 def _progress(total: int, enabled: bool, desc: str):
     from tqdm import tqdm
-    return tqdm(total=total, desc=desc, unit=" places", disable=not enabled, file=sys.stderr,
+    # disable=None: tqdm draws the bar only on a terminal, so logs get no carriage-return frames.
+    return tqdm(total=total, desc=desc, unit=" places", disable=None if enabled else True, file=sys.stderr,
                 mininterval=0.5, leave=False)
 
 

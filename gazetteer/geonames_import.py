@@ -137,7 +137,7 @@ def _open_lines(path: Path, progress: bool) -> Iterator[Iterator[str]]:
             raw, size, label = path.open("rb"), path.stat().st_size, path.name
         from tqdm import tqdm
         bar = tqdm(total=size, desc=f"reading {label}", unit="B", unit_scale=True, unit_divisor=1024,
-                   disable=not progress, file=sys.stderr, mininterval=0.5, leave=False)
+                   disable=None if progress else True, file=sys.stderr, mininterval=0.5, leave=False)
         try:
             yield _decode(raw, bar)
         finally:

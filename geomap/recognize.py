@@ -184,7 +184,7 @@ class _Tokens:
     (without a Token object per token): is_alpha, sentence starts, start and end offsets
     (code points into ``doc.text``), and whether the text is mostly upper or lower case."""
 
-    __slots__ = ("alpha", "sent_start", "starts", "ends", "upper_text", "lower_text", "title_text")
+    __slots__ = ("text", "alpha", "sent_start", "starts", "ends", "upper_text", "lower_text", "title_text")
 
     def __init__(self, doc):
         from spacy.attrs import IDX, IS_ALPHA, IS_LOWER, IS_UPPER, LENGTH, SENT_START
@@ -200,7 +200,9 @@ class _Tokens:
         self.lower_text = bool(n_alpha) and sum(lo for a, lo in zip(alpha, lower) if a) / n_alpha > 0.95
         # Title Case: most words of three letters or more start with a capital (short words such
         # as "of" and "in" stay lower case in headline style).
-        doc_text = doc.text  # Doc.text joins every token again on each call: read it once
+        # Doc.text (and Span.text) join every token again on each call: read it once, and cut
+        # spans out of it by their character offsets.
+        doc_text = self.text = doc.text
         long_words = [text for text in (doc_text[s:e] for a, s, e in zip(alpha, starts, self.ends) if a)
                       if len(text) > 3]
         self.title_text = (not self.upper_text and len(long_words) >= 6
@@ -287,13 +289,14 @@ class Recognizer:
         tokens = _Tokens(doc)
         lower_text = tokens.lower_text
         # In normally cased text a lower-case "entity" ("coast", "swan") is a tagging slip.
+        doc_text = tokens.text
         spans = [(ent, ent.label_) for ent in doc.ents if ent.label_ in self.labels
-                 and (lower_text or not ent.text.islower())]
+                 and (lower_text or not doc_text[ent.start_char:ent.end_char].islower())]
         if self.names:
             spans = self._with_gazetteer_matches(doc, spans, tokens)
         seen: set[tuple[int, int]] = set()
         for ent, label in spans:
-            text, start = ent.text, ent.start_char
+            text, start = doc_text[ent.start_char:ent.end_char], ent.start_char
             article = _LEADING_ARTICLE.match(text)
             if article:
                 text, start = text[article.end():], start + article.end()
@@ -309,7 +312,7 @@ class Recognizer:
                 continue                     # one mention per span ("The White House": ORG and GAZ)
             seen.add((start, start + len(text)))
             sent = ent.sent
-            sentence = sent.text
+            sentence = doc_text[sent.start_char:sent.end_char]
             lead = len(sentence) - len(sentence.lstrip())
             yield Mention(text=text, start=offset + start, end=offset + start + len(text),
                           sentence=sentence.strip(), sentence_start=offset + sent.start_char + lead,
@@ -344,7 +347,7 @@ class Recognizer:
                 blocked.update(range(ent.start, ent.end))
                 if ent.label_ in TOPONYM_LABELS:
                     place_entity.update((j, ent) for j in range(ent.start, ent.end))
-        text, alpha, starts, ends = doc.text, tokens.alpha, tokens.starts, tokens.ends
+        text, alpha, starts, ends = tokens.text, tokens.alpha, tokens.starts, tokens.ends
         sent_start = tokens.sent_start
         unsafe = (frozenset() if text.isascii()
                   else frozenset(m.start() for m in _UNSAFE_AFTER_TOKEN.finditer(text)))

@@ -77,6 +77,8 @@ _NEAR_BONUS = 12.0
 _SHADOWED_MARGIN = 1.0
 _SHADOWING_TOWN_POPULATION = 1000
 _SHADOWING_CITY_POPULATION_BY_ALIAS = 1_000_000
+# Context-free rankings kept per Resolver (names; cleared when full).
+_FREE_RANK_CACHE_LIMIT = 50_000
 # The least population for a non-strong place proposed by a conditional label with a
 # locative preposition in front ("in Cirencester").
 _LOCATIVE_MIN_POPULATION = 1000
@@ -314,6 +316,7 @@ class Resolver:
         self.fallback = fallback
         self.fallback_below = fallback_below
         self._casing_cache: list = [None, False]   # (last document text, is it Title Case)
+        self._free_ranks: dict[str, list[ScoredCandidate]] = {}   # see rank()
 
     # -- candidates --------------------------------------------------------------------------
 
@@ -370,7 +373,21 @@ class Resolver:
             First-level divisions that places named in the same sentence lie in: a division
             holding one gains more than from the whole document ("Victoria" beside Melbourne is
             the Australian state), unless the name qualifies another ("Queens, New York").
+
+        Returns
+        -------
+        list of ScoredCandidate
+            Best first. Without any context argument the list is cached and shared between
+            calls: do not modify it.
         """
+        free = not (countries or admin1 or qualifier or regions or qualified_at or listed_as or division_cue
+                    or present or sentence_admin1 or near)
+        if free:
+            # The context-free ranking of a name is asked several times per mention (lists,
+            # qualifiers, compounds): computed once per name.
+            cached = self._free_ranks.get(name)
+            if cached is not None:
+                return cached
         scored = []
         candidates = self.candidates(name)
         # Context tells namesakes in different countries apart; it must not let "Mexico" the
@@ -440,6 +457,10 @@ class Resolver:
                 rules.append("context:nearby")
             scored.append(ScoredCandidate(cand, score, tuple(rules)))
         scored.sort(key=lambda s: (-s.score, -(s.candidate.place.population or 0), s.candidate.place.id))
+        if free:
+            if len(self._free_ranks) >= _FREE_RANK_CACHE_LIMIT:
+                self._free_ranks.clear()
+            self._free_ranks[name] = scored
         return scored
 
     # -- document ----------------------------------------------------------------------------
