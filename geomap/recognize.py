@@ -186,7 +186,7 @@ class _Tokens:
 
     __slots__ = ("text", "alpha", "sent_start", "starts", "ends", "upper_text", "lower_text", "title_text")
 
-    def __init__(self, doc):
+    def __init__(self, doc, text: str | None = None):
         from spacy.attrs import IDX, IS_ALPHA, IS_LOWER, IS_UPPER, LENGTH, SENT_START
         columns = (doc.to_array([IS_ALPHA, IS_UPPER, IS_LOWER, SENT_START, IDX, LENGTH]).T.tolist()
                    if len(doc) else [[]] * 6)
@@ -200,9 +200,10 @@ class _Tokens:
         self.lower_text = bool(n_alpha) and sum(lo for a, lo in zip(alpha, lower) if a) / n_alpha > 0.95
         # Title Case: most words of three letters or more start with a capital (short words such
         # as "of" and "in" stay lower case in headline style).
-        # Doc.text (and Span.text) join every token again on each call: read it once, and cut
-        # spans out of it by their character offsets.
-        doc_text = self.text = doc.text
+        # Doc.text (and Span.text) join every token again on each call: use the text the Doc
+        # was made from (spaCy keeps it exactly) or read it once, and cut spans out of it by
+        # their character offsets.
+        doc_text = self.text = doc.text if text is None else text
         long_words = [text for text in (doc_text[s:e] for a, s, e in zip(alpha, starts, self.ends) if a)
                       if len(text) > 3]
         self.title_text = (not self.upper_text and len(long_words) >= 6
@@ -273,20 +274,20 @@ class Recognizer:
             for document in documents:
                 parts = list(_pieces(document.text, limit)) if document.text.strip() else []
                 for index, (offset, piece) in enumerate(parts):
-                    yield piece, (document, offset, index == len(parts) - 1)
+                    yield piece, (document, offset, index == len(parts) - 1, piece)
                 if not parts:
-                    yield "", (document, 0, True)
+                    yield "", (document, 0, True, "")
 
         current: list[Mention] = []
-        for doc, (document, offset, last) in self.nlp.pipe(pieces(), as_tuples=True,
-                                                             batch_size=self.batch_size):
-            current.extend(self._mentions(doc, offset))
+        for doc, (document, offset, last, piece) in self.nlp.pipe(pieces(), as_tuples=True,
+                                                                    batch_size=self.batch_size):
+            current.extend(self._mentions(doc, offset, piece))
             if last:
                 yield document, current
                 current = []
 
-    def _mentions(self, doc, offset: int) -> Iterator[Mention]:
-        tokens = _Tokens(doc)
+    def _mentions(self, doc, offset: int, text: str | None = None) -> Iterator[Mention]:
+        tokens = _Tokens(doc, text)
         lower_text = tokens.lower_text
         # In normally cased text a lower-case "entity" ("coast", "swan") is a tagging slip.
         doc_text = tokens.text
