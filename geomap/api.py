@@ -34,7 +34,7 @@ def open_gazetteer(path: str | os.PathLike | None = None, *, progress: bool = Tr
     ----------
     path : str or PathLike, optional
         An existing gazetteer file. Default: ``$GEOMAP_GAZETTEER`` or the cache file, which is
-        built (about 15 s, with a progress bar on stderr) when missing or stale.
+        built (about 30 s, with a progress bar on stderr) when missing or stale.
     progress : bool
         Show the build progress bar.
 

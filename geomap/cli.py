@@ -702,7 +702,7 @@ def gazetteer_info(gazetteer_path):
     if not target.exists():
         # Say so rather than build it: "info" only looks.
         raise click.ClickException(f"no gazetteer at {target} yet: 'geomap gazetteer build' makes it "
-                                   "(about 20 s), as does the first 'geomap map' or 'geomap extract'")
+                                   "(about 30 s), as does the first 'geomap map' or 'geomap extract'")
     try:
         stats = gazetteer.Gazetteer(target).stats()
     except gazetteer.GazetteerError as e:

@@ -118,7 +118,7 @@ class GeomapComponent:
         The component's name in the pipeline.
     gazetteer : str, PathLike or gazetteer.Gazetteer, optional
         Gazetteer file (default: ``$GEOMAP_GAZETTEER`` or the user cache file, built on first
-        use in about 15 s).
+        use in about 30 s).
     offline : bool
         True (the default): no network. False: names the gazetteer lacks are looked up online
         with ``fallback`` (see :class:`geomap.api.Geoparser`).
