@@ -56,12 +56,15 @@ def world_places(n: int):
                   c["population"], "geonames") for c in chosen[:n]]
 
 
-def big_result(n_mentions: int, n_places: int, n_docs: int = 100, seed: int = 4):
-    """A GeoparseResult with ``n_mentions`` mentions (two per sentence) of ``n_places`` places."""
+def big_result(n_mentions: int, n_places: int, n_docs: int = 100, seed: int = 4, *, with_text: bool = True):
+    """A GeoparseResult with ``n_mentions`` mentions (two per sentence, at least two per document)
+    of ``n_places`` real places over ``n_docs`` documents. ``with_text=False`` leaves the
+    documents' text empty (the map does not show it), as ``bench_throughput.py --map-scale``
+    does for a million mentions."""
     from geomap.model import Document, DocumentResult, GeoparseResult, Mention, Resolution
     places = world_places(n_places)
     rng = random.Random(seed)
-    per_doc = n_mentions // n_docs
+    per_doc = max(2, n_mentions // n_docs)
     docs = []
     for d in range(n_docs):
         # Three places of the list per document, so every place appears; nine at random.
@@ -79,7 +82,8 @@ def big_result(n_mentions: int, n_places: int, n_docs: int = 100, seed: int = 4)
                 resolutions.append(Resolution(mention, place, 0.9))
             parts.append(sentence)
             offset += len(sentence) + 1
-        docs.append(DocumentResult(Document(f"doc-{d}", " ".join(parts), source=f"Wire {'ABCDE'[d % 5]}",
+        text = " ".join(parts) if with_text else ""
+        docs.append(DocumentResult(Document(f"doc-{d}", text, source=f"Wire {'ABCDE'[d % 5]}",
                                             title=f"Report {d}: aid talks", date=f"2024-05-{d % 28 + 1:02d}",
                                             url=f"https://example.org/{d}"), tuple(resolutions)))
     return GeoparseResult(tuple(docs))

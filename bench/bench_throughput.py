@@ -171,31 +171,9 @@ print(json.dumps({{"seconds": seconds, "mentions": mentions, "peak_rss_mb": peak
 
 def synthetic_result(n_mentions: int, n_documents: int, n_places: int = 300, seed: int = 4):
     """A GeoparseResult of ``n_mentions`` mentions of ``n_places`` real places over ``n_documents``
-    documents (no text: the map does not show it), as ``bench/bench_map.py`` builds one."""
-    from bench_map import world_places
-
-    from geomap.model import Document, DocumentResult, GeoparseResult, Mention, Resolution
-    places = world_places(n_places)
-    rng = random.Random(seed)
-    per_doc = max(2, n_mentions // n_documents)
-    documents = []
-    for d in range(n_documents):
-        local = [places[(3 * d + k) % len(places)] for k in range(3)] + rng.sample(places, 9)
-        resolutions, offset = [], 0
-        for s in range(per_doc // 2):
-            a, b = local[s % len(local)], local[(s * 5 + 1) % len(local)]
-            if a is b:
-                b = local[(s + 1) % len(local)]
-            sentence = f"Officials in {a.name} spoke with envoys from {b.name} about aid on day {s}."
-            for place in (a, b):
-                start = offset + sentence.index(place.name)
-                mention = Mention(place.name, start, start + len(place.name), sentence, offset, "GPE")
-                resolutions.append(Resolution(mention, place, 0.9))
-            offset += len(sentence) + 1
-        documents.append(DocumentResult(Document(f"doc-{d}", "", source=f"Wire {'ABCDE'[d % 5]}",
-                                                 title=f"Report {d}", date=f"2024-05-{d % 28 + 1:02d}"),
-                                        tuple(resolutions)))
-    return GeoparseResult(tuple(documents))
+    documents, without document text (the map does not show it): ``bench_map.big_result``."""
+    from bench_map import big_result
+    return big_result(n_mentions, n_places, n_documents, seed, with_text=False)
 
 
 _MAP = """

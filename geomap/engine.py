@@ -396,16 +396,11 @@ def read_partition(partition: Partition, *, encoding: str | None = None, fields=
         text = ingest.decode_bytes(data, path, encoding=encoding)
     except InputError as e:
         return [], [(f"{path}:{partition.first_line}", str(e))]
-    for number, line in enumerate(text.split("\n"), partition.first_line):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            skipped.append((where, f"invalid JSON: {e.msg}"))
-            continue
-        _add_record(record, where, f"{stem}-{number}", path, fields, documents, skipped)
+    for item in ingest.jsonl_records(text, path, fields, partition.first_line):
+        if isinstance(item, InputError):
+            skipped.append(_where_and_why(str(item), path))
+        else:
+            documents.append(item)
     return documents, skipped
 
 
@@ -414,8 +409,16 @@ def _add_record(record, where: str, default_id: str, path: str, fields, document
     try:
         documents.append(record_document(record, where, default_id, path, fields))
     except InputError as e:
-        message = str(e)
-        skipped.append((where, message[len(where) + 2:] if message.startswith(where + ": ") else message))
+        skipped.append(_where_and_why(str(e), path))
+
+
+def _where_and_why(message: str, path: str) -> tuple[str, str]:
+    """``("<path>:<line>", why)`` from an ingest error message ``"<path>:<line>: why"``."""
+    if message.startswith(path + ":"):
+        number, sep, why = message[len(path) + 1:].partition(": ")
+        if sep and number.isdigit():
+            return f"{path}:{number}", why
+    return path, message
 
 
 # ---------------------------------------------------------------------------------------------

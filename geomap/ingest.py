@@ -326,9 +326,16 @@ def record_document(record, where: str, default_id: str, path_source: str, field
                     url=_value(record, fields.url))
 
 
-def _jsonl_records(text: str, source: str, fields: Fields) -> Iterator[Document | InputError]:
+def jsonl_records(text: str, source: str, fields: Fields, first_line: int = 1) -> Iterator[Document | InputError]:
+    """The documents of JSONL ``text`` (one JSON object per line), each a
+    :class:`~geomap.model.Document` or, for a bad line, the :class:`InputError` that says
+    ``"<source>:<line>: why"``.
+
+    ``first_line`` is the number of the text's first line in its file (the Dask engine reads
+    files in pieces); default ids are ``"<file stem>-<line>"``.
+    """
     stem = Path(source).stem
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(text.split("\n"), first_line):
         if not line.strip():
             continue
         where = f"{source}:{number}"
@@ -425,7 +432,7 @@ def _path_items(path: str | Path, encoding: str | None, fields: Fields) -> Itera
         yield Document(id=path.stem, text="", source=str(path))
         return
     if suffix == ".jsonl":
-        records = _jsonl_records(text, str(path), fields)
+        records = jsonl_records(text, str(path), fields)
     elif suffix == ".csv":
         records = _csv_records(text, str(path), fields)
     elif suffix in _HTML_SUFFIXES:
