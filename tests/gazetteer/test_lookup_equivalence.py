@@ -10,6 +10,7 @@ the tiny gazetteer, on names written differently, and on unknown names.
 import sqlite3
 import zlib
 
+import msgpack
 import pytest
 
 from gazetteer import Gazetteer, GazetteerCorruptError, normalize_name
@@ -22,11 +23,9 @@ PLACE_COLUMNS = ("id, key, name, lat, lon, feature_class, feature_code, country_
                  "source, source_id, wikidata")
 
 
-def reference_lookup(conn: sqlite3.Connection, name: str, matched: str | None = None) -> list[tuple]:
-    """(place columns, matched name, kind) per matching place, by a straightforward join.
-
-    The matched name is ``name``, or ``matched``: an instance reports the name as first asked
-    among those that normalise alike."""
+def reference_lookup(conn: sqlite3.Connection, name: str) -> list[tuple]:
+    """(place columns, matched name, kind) per matching place, by a straightforward join; the
+    matched name is ``name`` as asked."""
     best: dict[int, tuple] = {}
     rows = conn.execute(
         f"SELECT n.kind, {', '.join('p.' + c for c in PLACE_COLUMNS.split(', '))} FROM names n "
@@ -35,7 +34,7 @@ def reference_lookup(conn: sqlite3.Connection, name: str, matched: str | None = 
     for kind, *place in rows:
         previous = best.get(place[0])
         if previous is None or KIND_RANK[kind] < KIND_RANK[previous[2]]:
-            best[place[0]] = (tuple(place), matched or name, kind)
+            best[place[0]] = (tuple(place), name, kind)
     return list(best.values())
 
 
@@ -63,18 +62,33 @@ def test_lookup_equals_sql_join_on_every_name(fresh_tiny, tiny_gazetteer_path):
     with sqlite3.connect(tiny_gazetteer_path) as conn:
         names = query_names(conn)
         assert len(names) > 60
-        first_asked: dict[str, str] = {}
         for name in names:
-            matched = first_asked.setdefault(normalize_name(name), name)
-            assert as_rows(fresh_tiny.lookup(name)) == reference_lookup(conn, name, matched), name
+            assert as_rows(fresh_tiny.lookup(name)) == reference_lookup(conn, name), name
 
 
 def test_lookup_equals_sql_join_when_asked_again(fresh_tiny, tiny_gazetteer_path):
+    """A name's first, second and later lookups take different paths (the row read, the row
+    decoded again and kept decoded, the decoded answer): all give the join's answer, as do
+    other spellings asked after it."""
     with sqlite3.connect(tiny_gazetteer_path) as conn:
         names = query_names(conn)
-        first = [as_rows(fresh_tiny.lookup(name)) for name in names]
-        # Cached answers: the same candidates; the name as first asked stays the matched name.
-        assert [as_rows(fresh_tiny.lookup(name)) for name in names] == first
+        expected = [reference_lookup(conn, name) for name in names]
+        for _ in range(3):
+            assert [as_rows(fresh_tiny.lookup(name)) for name in names] == expected
+        for spelling in ("BAKU", "baku", "Bakı", "ARMENIA", "u.s.", "NAGORNO KARABAKH"):
+            assert as_rows(fresh_tiny.lookup(spelling)) == reference_lookup(conn, spelling), spelling
+
+
+def test_lookup_gives_a_new_list_each_time(fresh_tiny):
+    """Callers may change what they get: the next lookup is unaffected."""
+    first = fresh_tiny.lookup("Armenia")
+    assert [c.place.key for c in first] == ["ne:AM", "geonames:8000001"]
+    first.clear()
+    for _ in range(3):
+        again = fresh_tiny.lookup("Armenia")
+        assert [c.place.key for c in again] == ["ne:AM", "geonames:8000001"]
+        again.pop()
+    assert fresh_tiny.lookup_many(["Armenia"]) == [fresh_tiny.lookup("Armenia")]
 
 
 def test_lookup_many_equals_sql_join_and_lookup_one_by_one(tiny_gazetteer_path):
@@ -89,12 +103,13 @@ def test_lookup_many_equals_sql_join_and_lookup_one_by_one(tiny_gazetteer_path):
         answers = gaz.lookup_many(batch)
         assert len(answers) == len(batch)
         assert [as_rows(candidates) for candidates in answers] == expected
-        first_asked: dict[str, str] = {}
         for name, candidates in zip(batch, answers):
-            matched = first_asked.setdefault(normalize_name(name), name)
-            assert as_rows(candidates) == reference_lookup(conn, name, matched), name
-        # The cache is shared both ways: the same lists, whichever call asked first.
-        assert all(gaz.lookup(name) is candidates for name, candidates in zip(batch, answers))
+            assert as_rows(candidates) == reference_lookup(conn, name), name
+        # A name twice in the batch: two lists.
+        assert answers[batch.index("Baku")] is not answers[len(batch) - 3]
+        # The cache is shared both ways: the same answers, whichever call asked first.
+        assert [as_rows(gaz.lookup(name)) for name in batch] == expected
+        assert [as_rows(c) for c in gaz.lookup_many(batch)] == expected
         assert [as_rows(c) for c in gaz.lookup_many(batch)] == expected
         assert gaz.lookup_many([]) == []
         assert Gazetteer(tiny_gazetteer_path).lookup_many(iter(["Yerevan", "Monday"]))[1] == []
@@ -105,11 +120,13 @@ def test_lookup_many_after_some_lookups(tiny_gazetteer_path):
     gaz = Gazetteer(tiny_gazetteer_path)
     baku = gaz.lookup("Baku")
     yerevan = gaz.lookup("Yerevan")
+    gaz.lookup("Yerevan")  # asked twice: kept decoded
     answers = gaz.lookup_many(["BAKU", "Yerevan", "Armenia", "Baku", "Zarvostan", "armenia"])
-    assert answers[1] is yerevan and answers[3] is baku
-    assert answers[0] is baku  # "BAKU" normalises like "Baku": the candidates as first asked
+    assert answers[1] == yerevan and answers[3] == baku
+    assert [c.place for c in answers[0]] == [c.place for c in baku]  # "BAKU" normalises like "Baku"
+    assert [c.matched_name for c in answers[0]] == ["BAKU"]
     assert [c.place.key for c in answers[2]] == ["ne:AM", "geonames:8000001"]
-    assert answers[5] is answers[2] and answers[4] == []
+    assert [c.place for c in answers[5]] == [c.place for c in answers[2]] and answers[4] == []
 
 
 def test_lookup_keeps_best_kind_and_place_order(tmp_path):
@@ -160,15 +177,21 @@ def test_lookup_of_a_damaged_entry_says_how_to_rebuild(tmp_path, tiny_gazetteer_
     copy = tmp_path / "damaged.sqlite"
     copy.write_bytes(tiny_gazetteer_path.read_bytes())
     with sqlite3.connect(copy) as conn:
-        conn.execute("UPDATE lookup SET candidates = '[[\"baku\", 0, [1, 2' WHERE name_hash = ?",
-                     (zlib.crc32(b"baku"),))
+        # A row cut short: MessagePack of [["baku", 0, [1, 2 ...
+        conn.execute("UPDATE lookup SET candidates = ? WHERE name_hash = ?",
+                     (b"\x91\x93\xa4baku\x00\x9d\x01\x02", zlib.crc32(b"baku")))
+        # A row of the wrong shape: a place of two columns.
+        conn.execute("UPDATE lookup SET candidates = ? WHERE name_hash = ?",
+                     (msgpack.packb([["yerevan", 0, [1, 2]]]), zlib.crc32(b"yerevan")))
     with pytest.raises(GazetteerCorruptError, match="rebuild"):
         Gazetteer(copy).lookup("Baku")
-    assert [c.place.name for c in Gazetteer(copy).lookup("Yerevan")] == ["Yerevan"]
+    with pytest.raises(GazetteerCorruptError, match="'yerevan'.*rebuild"):
+        Gazetteer(copy).lookup("Yerevan")
+    assert [c.place.name for c in Gazetteer(copy).lookup("Armenia")] == ["Armenia", "Armenia"]
     with pytest.raises(GazetteerCorruptError, match="'baku'.*rebuild"):
-        Gazetteer(copy).lookup_many(["Yerevan", "Baku", "Armenia"])
-    assert [[c.place.name for c in found] for found in Gazetteer(copy).lookup_many(["Yerevan", "Armenia"])
-            ] == [["Yerevan"], ["Armenia", "Armenia"]]
+        Gazetteer(copy).lookup_many(["Armenia", "Baku", "Shusha"])
+    assert [[c.place.name for c in found] for found in Gazetteer(copy).lookup_many(["Shusha", "Armenia"])
+            ] == [["Shusha"], ["Armenia", "Armenia"]]
 
 
 def test_lookup_equals_sql_join_on_the_packaged_gazetteer(full_gazetteer_path):
@@ -180,10 +203,8 @@ def test_lookup_equals_sql_join_on_the_packaged_gazetteer(full_gazetteer_path):
         written = [row[0] for row in conn.execute("SELECT name FROM places ORDER BY id")]
         names = stored[::20] + written[::20]
         assert len(names) > 30_000
-        first_asked: dict[str, str] = {}
         for name in names:
-            matched = first_asked.setdefault(normalize_name(name), name)
-            assert as_rows(gaz.lookup(name)) == reference_lookup(conn, name, matched), name
+            assert as_rows(gaz.lookup(name)) == reference_lookup(conn, name), name
     # In batches of a document's size, on a fresh instance: the same answers.
     batched = Gazetteer(full_gazetteer_path)
     answers = [found for start in range(0, len(names), 40) for found in batched.lookup_many(names[start:start + 40])]
