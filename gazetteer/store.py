@@ -5,23 +5,26 @@ One file holds five tables:
 ``places``     id, key, name, lat, lon, feature_class, feature_code, country_code, admin1,
                population, source, source_id, wikidata
 ``names``      name_norm (see :func:`gazetteer.normalize.normalize_name`), place_id, lang, kind
-``lookup``     name_hash, candidates: ``names`` joined to ``places`` ahead of time, one row per
-               :func:`name_hash` (see :func:`encode_candidates`), so that an exact-name lookup
-               is one read of one row
+``lookup``     shard, home_slots, slots, rows: ``names`` joined to ``places`` ahead of time, one
+               row of candidates per :func:`name_hash` (see :func:`encode_candidates`), in a
+               hash table kept in blobs (see :func:`lookup_shards`), so that an exact-name
+               lookup is two reads of a few bytes, without SQL
 ``geometries`` place_id, outline (simplified GeoJSON geometry for map basemaps)
 ``meta``       key, value: schema version, source versions, build time, counts
 """
 
 from __future__ import annotations
 
-import functools
 import json
+import math
 import shlex
 import sqlite3
+import struct
 import threading
 import weakref
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import groupby
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -31,9 +34,9 @@ from .errors import GazetteerCorruptError, GazetteerNotBuiltError
 from .normalize import normalize_name
 
 __all__ = ["SCHEMA_VERSION", "SCHEMA", "GazetteerPlace", "Candidate", "Gazetteer", "name_hash",
-           "encode_candidates"]
+           "encode_candidates", "lookup_shards"]
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -59,7 +62,8 @@ CREATE TABLE names (
     kind TEXT NOT NULL,
     PRIMARY KEY (name_norm, place_id, kind)
 ) WITHOUT ROWID;
-CREATE TABLE lookup (name_hash INTEGER PRIMARY KEY, candidates BLOB NOT NULL);
+CREATE TABLE lookup (shard INTEGER PRIMARY KEY, home_slots INTEGER NOT NULL, slots BLOB NOT NULL,
+                     rows BLOB NOT NULL);
 CREATE TABLE geometries (place_id INTEGER PRIMARY KEY REFERENCES places(id), outline TEXT NOT NULL);
 """
 
@@ -171,22 +175,125 @@ def encode_candidates(entries: Iterable[tuple[str, Iterable[tuple[str, tuple[Any
 
 _PLACE_COLUMNS = ("id, key, name, lat, lon, feature_class, feature_code, country_code, admin1, "
                   "population, source, source_id, wikidata")
-_LOOKUP_SQL = "SELECT candidates FROM lookup WHERE name_hash = ?"
-# Hashes per query of lookup_many: well below SQLite's limit of bound parameters (32,766).
-_MANY_CHUNK = 500
-# Below this many hashes, reads of one row each are quicker than one query with an IN list
-# (measured: 3.3 against 3.9 µs a name for 1 hash, 2.9 against 2.6 for 8, 2.7 against 2.0 for 40).
-_IN_FROM = 8
+# The lookup table is a hash table split into shards by the top bits of the name hash. A
+# shard's ``slots`` blob is an array of slots (name hash, offset and length of its row in the
+# shard's ``rows`` blob; length 0: empty). A hash's home slot is ``hash % home_slots``; rows
+# sit at or after their home slot (linear probing), in order of home slot, so that a search
+# stops at an empty slot or at one whose home is past its own; the array ends with a window of
+# empty slots. At most 3/4 of the home slots are used: a search reads 1.5 slots on average.
+_SLOT = struct.Struct("<III")
+_WINDOW = 8  # slots read at once
+_WINDOW_SLOTS = struct.Struct("<" + "III" * _WINDOW)
+_WINDOW_BYTES = _WINDOW_SLOTS.size
+_LOAD = 0.75
+# Names per shard a build aims at: the packaged gazetteer's 572,000 are one shard (a 53 MB
+# rows blob); a full GeoNames import's tens of millions are split, and a build holds one
+# shard in memory at a time.
+_SHARD_NAMES = 1_000_000
 
 
-@functools.lru_cache(maxsize=64)
-def _lookup_many_sql(count: int) -> str:
-    return f"SELECT name_hash, candidates FROM lookup WHERE name_hash IN ({','.join('?' * count)})"
+def lookup_shards(rows: Iterable[tuple[int, bytes]], names: int) -> Iterator[tuple[int, int, bytes, bytes]]:
+    """The rows of the ``lookup`` table: ``(shard, home_slots, slots, rows)``.
+
+    Parameters
+    ----------
+    rows : iterable of (int, bytes)
+        ``(name_hash, candidates)`` for every distinct hash, in increasing hash order, the
+        candidates as :func:`encode_candidates` writes them.
+    names : int
+        How many rows there are, about (the number of stored names will do): it sets the
+        number of shards, a power of two.
+
+    Yields
+    ------
+    tuple of (int, int, bytes, bytes)
+        Every shard from 0, one at a time (a shard with no names is an empty table).
+    """
+    bits = max(0, math.ceil(math.log2(max(1, names) / _SHARD_NAMES)))
+    shift = 32 - bits
+    shard = 0
+    for number, group in groupby(rows, key=lambda row: row[0] >> shift):
+        while shard < number:
+            yield _hash_table(shard, [])
+            shard += 1
+        yield _hash_table(number, list(group))
+        shard = number + 1
+    while shard < 1 << bits:
+        yield _hash_table(shard, [])
+        shard += 1
+
+
+def _hash_table(shard: int, entries: list[tuple[int, bytes]]) -> tuple[int, int, bytes, bytes]:
+    """One shard of the lookup table (see :data:`_SLOT`) holding ``entries``, (hash, row)."""
+    home_slots = max(1, math.ceil(len(entries) / _LOAD))
+    entries.sort(key=lambda entry: (entry[0] % home_slots, entry[0]))
+    positions = []
+    at = 0
+    for hashed, _ in entries:
+        at = max(at, hashed % home_slots)
+        positions.append(at)
+        at += 1
+    slots = bytearray(_SLOT.size * (max(home_slots, at) + _WINDOW))
+    rows = bytearray()
+    for position, (hashed, row) in zip(positions, entries):
+        _SLOT.pack_into(slots, position * _SLOT.size, hashed, len(rows), len(row))
+        rows += row
+    if len(rows) >= 2 ** 32:
+        raise ValueError(f"lookup shard {shard} holds {len(rows):,} bytes, more than its offsets can address")
+    return shard, home_slots, bytes(slots), bytes(rows)
+
+
+class _LookupReader:
+    """Reads rows of the ``lookup`` table through one connection: a shard's blobs are opened
+    on its first use and kept (reading a few bytes of an open blob skips SQL, the cost of a
+    lookup query: 1.9 against 2.6 µs a name in bench/bench_gazetteer.py)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+        count = conn.execute("SELECT COUNT(*) FROM lookup").fetchone()[0]
+        if count < 1 or count & (count - 1):
+            raise ValueError(f"{count} lookup shards, not a power of two")
+        self._shift = 32 - (count.bit_length() - 1)
+        self._shards: list[tuple[sqlite3.Blob, sqlite3.Blob, int] | None] = [None] * count
+
+    def row(self, hashed: int) -> bytes | None:
+        """The candidates row of name hash ``hashed``, or None.
+
+        Raises ValueError, struct.error, ZeroDivisionError, TypeError or sqlite3.Error on a
+        damaged table."""
+        number = hashed >> self._shift
+        shard = self._shards[number]
+        if shard is None:
+            shard = self._shards[number] = self._open(number)
+        slots, rows, home_slots = shard
+        home = hashed % home_slots
+        at = home * _SLOT.size
+        while True:  # ends: the slots end with a window of empty ones; a short read raises
+            window = _WINDOW_SLOTS.unpack(slots[at:at + _WINDOW_BYTES])
+            for first in range(0, 3 * _WINDOW, 3):
+                length = window[first + 2]
+                if not length:
+                    return None
+                slot_hash = window[first]
+                if slot_hash == hashed:
+                    offset = window[first + 1]
+                    return rows[offset:offset + length]
+                if slot_hash % home_slots > home:
+                    return None
+            at += _WINDOW_BYTES
+
+    def _open(self, number: int) -> tuple[sqlite3.Blob, sqlite3.Blob, int]:
+        (home_slots,) = self._conn.execute("SELECT home_slots FROM lookup WHERE shard = ?", (number,)).fetchone()
+        return (self._conn.blobopen("lookup", "slots", number, readonly=True),
+                self._conn.blobopen("lookup", "rows", number, readonly=True), home_slots)
+
 
 _unpack = msgpack.unpackb
-# What a damaged lookup row raises while it is decoded (msgpack's errors are ValueErrors or
-# UnpackExceptions; a row of the wrong shape raises TypeError or IndexError).
-_UNREADABLE = (ValueError, TypeError, IndexError, msgpack.UnpackException)
+# What a damaged lookup table raises while it is read (_LookupReader.row) or a row decoded
+# (msgpack's errors are ValueErrors or UnpackExceptions; a row of the wrong shape raises
+# TypeError or IndexError).
+_UNREADABLE = (ValueError, TypeError, IndexError, ZeroDivisionError, struct.error, sqlite3.Error,
+               msgpack.UnpackException)
 _new_tuple = tuple.__new__
 # Entries per lookup cache (names as asked, normalised names) before it is emptied.
 _CACHE_LIMIT = 500_000
@@ -281,7 +388,7 @@ class Gazetteer:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
-            self._local.conn = self._local.cursor = None
+            self._local.conn = self._local.reader = None
             self._connections.remove(conn)
 
     def lookup(self, name: str) -> list[Candidate]:
@@ -314,13 +421,10 @@ class Gazetteer:
         return [_new_tuple(Candidate, (_new_tuple(GazetteerPlace, place), name, kind)) for kind, place in answer]
 
     def lookup_many(self, names: Iterable[str]) -> list[list[Candidate]]:
-        """Look up many names at once: ``[lookup(n) for n in names]``, with one SQLite query.
+        """Look up many names at once: ``[lookup(n) for n in names]``.
 
-        Same answers, in the same order, sharing :meth:`lookup`'s cache. The names not cached
-        yet are normalised once each and their ``lookup`` rows read by one query per 500 names
-        (8 or more; fewer are read one by one, which is quicker). Measured with
-        ``bench/bench_gazetteer.py``: quicker than :meth:`lookup` for batches of new names
-        (40 a call), no quicker for a news article's few names, most of them cached.
+        For code that holds a batch of names: each costs what :meth:`lookup` costs (a lookup
+        reads no SQL, so one query for many names would save nothing).
 
         Parameters
         ----------
@@ -337,43 +441,22 @@ class Gazetteer:
         GazetteerCorruptError
             If the file's entry for one of the names cannot be decoded.
         """
-        names = names if isinstance(names, list) else list(names)
-        raw_get = self._raw_cache.get
-        cached = {name: raw_get(name) for name in names}
-        pending = [name for name, answer in cached.items() if answer.__class__ is not tuple]
-        found: dict[str, list[Candidate]] = {}
-        if pending:
-            keys = list(map(normalize_name, pending))
-            cache = self._cache
-            unread = list(dict.fromkeys([key for name, key in zip(pending, keys)
-                                         if cached[name] is None and key not in cache]))
-            rows = self._read_many(unread) if unread else {}
-            for name, key in zip(pending, keys):
-                found[name] = self._lookup_new(name, cached[name], key, rows)
-        # A name asked twice in the batch gets a second list of the same (immutable) candidates.
-        return [list(found[name]) if name in found else
-                [_new_tuple(Candidate, (_new_tuple(GazetteerPlace, place), name, kind)) for kind, place in cached[name]]
-                for name in names]
+        return [self.lookup(name) for name in names]
 
-    def _lookup_new(self, name: str, cached: bytes | None, key: str | None = None,
-                    rows: dict[str, bytes | None] | None = None) -> list[Candidate]:
+    def _lookup_new(self, name: str, cached: bytes | None) -> list[Candidate]:
         """:meth:`lookup` of a name with no decoded answer cached as written: its raw-cache
-        entry ``cached`` is None or the row it was read from (see :data:`_Cached`).
-
-        ``key`` is ``name`` normalised when known; ``rows`` are ``lookup`` rows read ahead
-        (normalised name → row or None), as :meth:`lookup_many` does. Every new name comes
-        through here, hence one function with nothing factored out."""
-        if key is None:
-            key = normalize_name(name)
+        entry ``cached`` is None or the row it was read from (see :data:`_Cached`). Every new
+        name comes through here, hence one function with little factored out."""
+        key = normalize_name(name)
         cache, raw = self._cache, self._raw_cache
         if cached is None:
             cached = cache.get(key)
         if cached is None:  # the first time: read the row, keep it undecoded
-            if rows is not None and key in rows:
-                row = rows[key]
-            else:
-                found = self._cursor().execute(_LOOKUP_SQL, (zlib.crc32(key.encode("utf-8")),)).fetchone()
-                row = None if found is None else found[0]
+            reader = getattr(self._local, "reader", None) or self._reader()
+            try:
+                row = reader.row(zlib.crc32(key.encode("utf-8")))
+            except _UNREADABLE as e:
+                raise self._corrupt(key, e) from e
             candidates = [] if row is None else self._decode(row, key, name)
             cached = row if candidates else _NOTHING
         elif cached.__class__ is tuple:  # decoded already, asked under another spelling
@@ -390,31 +473,14 @@ class Gazetteer:
         raw[name] = cached
         return candidates
 
-    def _cursor(self) -> sqlite3.Cursor:
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._local.cursor = self._conn().cursor()
-        return cursor
-
-    def _read_many(self, keys: list[str]) -> dict[str, bytes | None]:
-        """The ``lookup`` row (or None) of each normalised name in ``keys`` (distinct): one
-        query per :data:`_MANY_CHUNK` names (one read per name below :data:`_IN_FROM`)."""
-        cursor = self._cursor()
-        found: dict[str, bytes | None] = {}
-        for start in range(0, len(keys), _MANY_CHUNK):
-            chunk = keys[start:start + _MANY_CHUNK]
-            hashes = [zlib.crc32(key.encode("utf-8")) for key in chunk]
-            wanted = list(set(hashes))
-            if len(wanted) < _IN_FROM:
-                rows = {}
-                for hashed in wanted:
-                    row = cursor.execute(_LOOKUP_SQL, (hashed,)).fetchone()
-                    if row is not None:
-                        rows[hashed] = row[0]
-            else:
-                rows = dict(cursor.execute(_lookup_many_sql(len(wanted)), wanted).fetchall())
-            found.update(zip(chunk, map(rows.get, hashes)))
-        return found
+    def _reader(self) -> _LookupReader:
+        try:
+            reader = self._local.reader = _LookupReader(self._conn())
+        except (ValueError, TypeError, sqlite3.Error) as e:
+            raise GazetteerCorruptError(
+                f"{str(self.path)!r} has an unreadable lookup table ({e}); rebuild it with "
+                f"'geomap gazetteer build --gazetteer {shlex.quote(str(self.path))} --force'") from e
+        return reader
 
     def _decode(self, row: bytes, key: str, name: str) -> list[Candidate]:
         """The candidates of normalised name ``key``, asked as ``name``, in the ``lookup`` row

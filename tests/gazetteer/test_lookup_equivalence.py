@@ -8,6 +8,7 @@ the tiny gazetteer, on names written differently, and on unknown names.
 """
 
 import sqlite3
+import struct
 import zlib
 
 import msgpack
@@ -15,6 +16,7 @@ import pytest
 
 from gazetteer import Gazetteer, GazetteerCorruptError, normalize_name
 from gazetteer.build import build_gazetteer
+from gazetteer.store import lookup_shards
 from tests.conftest import tiny_records
 
 KIND_RANK = {"official": 0, "curated": 0, "short": 1, "abbreviation": 2, "alternate": 3, "historic": 4,
@@ -173,16 +175,29 @@ def test_lookup_tells_apart_names_with_the_same_crc32(tmp_path):
             ] == [[], ["curated:plumless"]]
 
 
+def stored_rows(conn: sqlite3.Connection) -> dict[int, bytes]:
+    """Every name hash's row in the lookup table, read as its format says (12-byte slots:
+    hash, offset and length of the row in the shard's rows; length 0 for an empty slot)."""
+    rows = {}
+    for slots, data in conn.execute("SELECT slots, rows FROM lookup"):
+        for hashed, offset, length in struct.iter_unpack("<III", slots):
+            if length:
+                rows[hashed] = data[offset:offset + length]
+    return rows
+
+
 def test_lookup_of_a_damaged_entry_says_how_to_rebuild(tmp_path, tiny_gazetteer_path):
     copy = tmp_path / "damaged.sqlite"
     copy.write_bytes(tiny_gazetteer_path.read_bytes())
     with sqlite3.connect(copy) as conn:
+        rows = stored_rows(conn)
+        assert zlib.crc32(b"baku") in rows and zlib.crc32(b"yerevan") in rows
         # A row cut short: MessagePack of [["baku", 0, [1, 2 ...
-        conn.execute("UPDATE lookup SET candidates = ? WHERE name_hash = ?",
-                     (b"\x91\x93\xa4baku\x00\x9d\x01\x02", zlib.crc32(b"baku")))
+        rows[zlib.crc32(b"baku")] = b"\x91\x93\xa4baku\x00\x9d\x01\x02"
         # A row of the wrong shape: a place of two columns.
-        conn.execute("UPDATE lookup SET candidates = ? WHERE name_hash = ?",
-                     (msgpack.packb([["yerevan", 0, [1, 2]]]), zlib.crc32(b"yerevan")))
+        rows[zlib.crc32(b"yerevan")] = msgpack.packb([["yerevan", 0, [1, 2]]])
+        conn.execute("DELETE FROM lookup")
+        conn.executemany("INSERT INTO lookup VALUES (?, ?, ?, ?)", lookup_shards(sorted(rows.items()), len(rows)))
     with pytest.raises(GazetteerCorruptError, match="rebuild"):
         Gazetteer(copy).lookup("Baku")
     with pytest.raises(GazetteerCorruptError, match="'yerevan'.*rebuild"):
@@ -192,6 +207,25 @@ def test_lookup_of_a_damaged_entry_says_how_to_rebuild(tmp_path, tiny_gazetteer_
         Gazetteer(copy).lookup_many(["Armenia", "Baku", "Shusha"])
     assert [[c.place.name for c in found] for found in Gazetteer(copy).lookup_many(["Shusha", "Armenia"])
             ] == [["Shusha"], ["Armenia", "Armenia"]]
+
+
+def test_lookup_of_a_damaged_table_says_how_to_rebuild(tmp_path, tiny_gazetteer_path):
+    """Slots cut short, and a shard missing, each in a copy of the file."""
+    cut = tmp_path / "cut.sqlite"
+    cut.write_bytes(tiny_gazetteer_path.read_bytes())
+    with sqlite3.connect(cut) as conn:
+        conn.execute("UPDATE lookup SET slots = substr(slots, 1, 30)")
+    with pytest.raises(GazetteerCorruptError, match="rebuild"):
+        for name in ("Baku", "Yerevan", "Armenia", "Shusha", "Zarvostan"):
+            Gazetteer(cut).lookup(name)
+    missing = tmp_path / "missing.sqlite"
+    missing.write_bytes(tiny_gazetteer_path.read_bytes())
+    with sqlite3.connect(missing) as conn:
+        rows = stored_rows(conn)
+        conn.execute("DELETE FROM lookup")
+        conn.executemany("INSERT INTO lookup VALUES (?, ?, ?, ?)", list(lookup_shards(sorted(rows.items()), 3_000_000))[:3])
+    with pytest.raises(GazetteerCorruptError, match="3 lookup shards.*rebuild"):
+        Gazetteer(missing).lookup("Baku")
 
 
 def test_lookup_equals_sql_join_on_the_packaged_gazetteer(full_gazetteer_path):
