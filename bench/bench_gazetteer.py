@@ -101,7 +101,8 @@ def time_lookups(path: Path, names: list[str], repeat: int) -> list[str]:
     """Report lines: lookups per second cold (each distinct name once) and cached."""
     distinct = list(dict.fromkeys(names))
     return [
-        f"cold: {_median(path, repeat, distinct)} ({len(distinct):,} distinct names, each read from the file)",
+        f"cold: {_median(path, repeat, distinct)} "
+        f"({len(distinct):,} distinct names, each read from the file)",
         f"cached: {_median(path, repeat, distinct, then=names)} ({len(names):,} lookups of the same mix)",
     ]
 

@@ -58,7 +58,8 @@ def _combining_marks() -> tuple[re.Pattern[str], re.Pattern[str]]:
     def char_class(spans: list[list[int]]) -> str:
         return "".join(f"{re.escape(chr(first))}-{re.escape(chr(last))}" for first, last in spans)
 
-    diacritics = [[max(first, 0x300), min(last, 0x36F)] for first, last in ranges if first <= 0x36F and last >= 0x300]
+    diacritics = [[max(first, 0x300), min(last, 0x36F)] for first, last in ranges
+                  if first <= 0x36F and last >= 0x300]
     return re.compile(f"[{char_class(ranges)}]"), re.compile(f"[^\x00-\x7f{char_class(diacritics)}]")
 
 

@@ -283,7 +283,8 @@ class _LookupReader:
             at += _WINDOW_BYTES
 
     def _open(self, number: int) -> tuple[sqlite3.Blob, sqlite3.Blob, int]:
-        (home_slots,) = self._conn.execute("SELECT home_slots FROM lookup WHERE shard = ?", (number,)).fetchone()
+        (home_slots,) = self._conn.execute("SELECT home_slots FROM lookup WHERE shard = ?",
+                                           (number,)).fetchone()
         return (self._conn.blobopen("lookup", "slots", number, readonly=True),
                 self._conn.blobopen("lookup", "rows", number, readonly=True), home_slots)
 
@@ -418,7 +419,8 @@ class Gazetteer:
         answer = self._raw_cache.get(name)
         if answer.__class__ is not tuple:
             return self._lookup_new(name, answer)
-        return [_new_tuple(Candidate, (_new_tuple(GazetteerPlace, place), name, kind)) for kind, place in answer]
+        return [_new_tuple(Candidate, (_new_tuple(GazetteerPlace, place), name, kind))
+                for kind, place in answer]
 
     def lookup_many(self, names: Iterable[str]) -> list[list[Candidate]]:
         """Look up many names at once: ``[lookup(n) for n in names]``.
@@ -500,10 +502,13 @@ class Gazetteer:
                        admin1, population, source, source_id, wikidata) in zip(fields, fields):
                 if source.__class__ is int:
                     source = _SOURCES[source]
-                candidates.append(_new_tuple(Candidate, (_new_tuple(GazetteerPlace, (
-                    place_id, f"{source}:{source_id}" if place_key is None else place_key, place_name, lat, lon,
-                    feature_class, feature_code, country_code, admin1, population, source, source_id, wikidata)),
-                    name, _KINDS[kind] if kind.__class__ is int else kind)))
+                place = _new_tuple(GazetteerPlace, (
+                    place_id, f"{source}:{source_id}" if place_key is None else place_key, place_name,
+                    lat, lon, feature_class, feature_code, country_code, admin1, population, source,
+                    source_id, wikidata))
+                if kind.__class__ is int:
+                    kind = _KINDS[kind]
+                candidates.append(_new_tuple(Candidate, (place, name, kind)))
             return candidates
         except _UNREADABLE as e:
             raise self._corrupt(key, e) from e

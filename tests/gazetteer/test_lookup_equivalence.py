@@ -197,7 +197,8 @@ def test_lookup_of_a_damaged_entry_says_how_to_rebuild(tmp_path, tiny_gazetteer_
         # A row of the wrong shape: a place of two columns.
         rows[zlib.crc32(b"yerevan")] = msgpack.packb([["yerevan", 0, [1, 2]]])
         conn.execute("DELETE FROM lookup")
-        conn.executemany("INSERT INTO lookup VALUES (?, ?, ?, ?)", lookup_shards(sorted(rows.items()), len(rows)))
+        conn.executemany("INSERT INTO lookup VALUES (?, ?, ?, ?)",
+                         lookup_shards(sorted(rows.items()), len(rows)))
     with pytest.raises(GazetteerCorruptError, match="rebuild"):
         Gazetteer(copy).lookup("Baku")
     with pytest.raises(GazetteerCorruptError, match="'yerevan'.*rebuild"):
@@ -223,7 +224,8 @@ def test_lookup_of_a_damaged_table_says_how_to_rebuild(tmp_path, tiny_gazetteer_
     with sqlite3.connect(missing) as conn:
         rows = stored_rows(conn)
         conn.execute("DELETE FROM lookup")
-        conn.executemany("INSERT INTO lookup VALUES (?, ?, ?, ?)", list(lookup_shards(sorted(rows.items()), 3_000_000))[:3])
+        four_shards = list(lookup_shards(sorted(rows.items()), 3_000_000))
+        conn.executemany("INSERT INTO lookup VALUES (?, ?, ?, ?)", four_shards[:3])
     with pytest.raises(GazetteerCorruptError, match="3 lookup shards.*rebuild"):
         Gazetteer(missing).lookup("Baku")
 
@@ -243,3 +245,15 @@ def test_lookup_equals_sql_join_on_the_packaged_gazetteer(full_gazetteer_path):
     batched = Gazetteer(full_gazetteer_path)
     answers = [found for start in range(0, len(names), 40) for found in batched.lookup_many(names[start:start + 40])]
     assert [as_rows(found) for found in answers] == [as_rows(gaz.lookup(name)) for name in names]
+
+
+def test_lookup_equals_sql_join_when_the_table_has_many_shards(tmp_path, monkeypatch):
+    """A build that splits the lookup table (as a full GeoNames import does, here with 16 names
+    a shard) answers every name as the join does."""
+    monkeypatch.setattr("gazetteer.store._SHARD_NAMES", 16)
+    path = build_gazetteer(tmp_path / "sharded.sqlite", records=tiny_records(), progress=False)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM lookup").fetchone()[0] >= 4
+        gaz = Gazetteer(path)
+        for name in query_names(conn):
+            assert as_rows(gaz.lookup(name)) == reference_lookup(conn, name), name

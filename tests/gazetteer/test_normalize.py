@@ -76,8 +76,10 @@ def test_normalize_name_equals_its_definition_on_any_text():
     other scripts, folded punctuation and spaces, in random strings."""
     rng = random.Random(7)
     alphabet = ([chr(c) for c in range(32, 0x250)] + [chr(c) for c in range(0x300, 0x370)]
-                + [chr(c) for c in range(0x370, 0x3100, 7)] + list("’‘ʻ´.-–—ıłøæœəþß\u00ad\u034f\u3000"))
+                + [chr(c) for c in range(0x370, 0x3100, 7)]
+                + list("’‘ʻ´.-–—ıłøæœəþß\u00ad\u034f\u3000"))
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 14))) for _ in range(20_000)]
-    texts += ["a\u034fb", "e\u0360e", "x\u0345", "ᾳ", "Ǆ", "ŉ", "ǰ", "a´b", "Ａ－Ｂ", "“Ə”", "\U0001E944x"]
+    texts += ["a\u034fb", "e\u0360e", "x\u0345", "ᾳ", "Ǆ", "ŉ", "ǰ", "a´b", "Ａ－Ｂ", "“Ə”",
+              "\U0001E944x"]
     for text in texts:
         assert normalize_name(text) == _reference(text), ascii(text)
