@@ -296,7 +296,7 @@ _unpack = msgpack.unpackb
 _UNREADABLE = (ValueError, TypeError, IndexError, ZeroDivisionError, struct.error, sqlite3.Error,
                msgpack.UnpackException)
 _new_tuple = tuple.__new__
-# Entries per lookup cache (names as asked, normalised names) before it is emptied.
+# Names in the lookup cache before it is emptied.
 _CACHE_LIMIT = 500_000
 # Read the file through a memory map (bytes): lookups then copy no pages.
 _MMAP_BYTES = 256 * 1024 * 1024
@@ -308,10 +308,10 @@ _MMAP_BYTES = 256 * 1024 * 1024
 # Lookups build the public named tuples from answers on each call.
 _Answer = tuple[tuple[str, tuple[Any, ...]], ...]
 _NOTHING: _Answer = ()
-# What the caches hold per name: its decoded answer, or, for a name asked once so far, the
+# What the cache holds per name: its decoded answer, or, for a name asked once so far, the
 # ``lookup`` row it was read from (bytes, decoded again and replaced by the answer if the name
 # comes back). Most names of a long run are asked once: keeping their decoded places takes
-# four times the memory (1.4 against 0.3 kB a name, by tracemalloc over the benchmark's
+# six times the memory (1.3 against 0.2 kB a name, by tracemalloc over the benchmark's
 # 49,521 names), and filling that memory made new names' lookups slower (79,000 against
 # 89,000 a second in bench/bench_gazetteer.py).
 _Cached = _Answer | bytes
@@ -327,7 +327,8 @@ class Gazetteer:
     """Read-only access to a gazetteer file built by :func:`gazetteer.build.build_gazetteer`.
 
     Lookups are exact matches on the normalised name and are cached per instance, so a run
-    asks SQLite once per distinct name. Safe to share between threads (one connection each).
+    reads the file once per distinct name as written. Safe to share between threads (one
+    connection, and one set of open blobs, each).
 
     Parameters
     ----------
@@ -355,8 +356,10 @@ class Gazetteer:
         # reference cycle that only the garbage collector would otherwise break.
         self._connections: list[sqlite3.Connection] = []
         weakref.finalize(self, _close_all, self._connections)
-        self._cache: dict[str, _Cached] = {}      # by normalised name
-        self._raw_cache: dict[str, _Cached] = {}  # by name as asked, skips normalising
+        # By name as asked: a name written otherwise ("BAKU") is read again, which costs less
+        # than a second cache by normalised name cost every new name (two more lookups in a
+        # large dict: a tenth of a new name's time).
+        self._cache: dict[str, _Cached] = {}
         try:
             self.meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as e:
@@ -416,7 +419,7 @@ class Gazetteer:
         GazetteerCorruptError
             If the file's entry for this name cannot be decoded.
         """
-        answer = self._raw_cache.get(name)
+        answer = self._cache.get(name)
         if answer.__class__ is not tuple:
             return self._lookup_new(name, answer)
         return [_new_tuple(Candidate, (_new_tuple(GazetteerPlace, place), name, kind))
@@ -446,13 +449,9 @@ class Gazetteer:
         return [self.lookup(name) for name in names]
 
     def _lookup_new(self, name: str, cached: bytes | None) -> list[Candidate]:
-        """:meth:`lookup` of a name with no decoded answer cached as written: its raw-cache
-        entry ``cached`` is None or the row it was read from (see :data:`_Cached`). Every new
-        name comes through here, hence one function with little factored out."""
+        """:meth:`lookup` of a name with no decoded answer cached: its cache entry ``cached`` is
+        None or the row it was read from (see :data:`_Cached`)."""
         key = normalize_name(name)
-        cache, raw = self._cache, self._raw_cache
-        if cached is None:
-            cached = cache.get(key)
         if cached is None:  # the first time: read the row, keep it undecoded
             reader = getattr(self._local, "reader", None) or self._reader()
             try:
@@ -461,18 +460,13 @@ class Gazetteer:
                 raise self._corrupt(key, e) from e
             candidates = [] if row is None else self._decode(row, key, name)
             cached = row if candidates else _NOTHING
-        elif cached.__class__ is tuple:  # decoded already, asked under another spelling
-            candidates = [_new_tuple(Candidate, (_new_tuple(GazetteerPlace, place), name, kind))
-                          for kind, place in cached]
         else:  # asked before: decode the row again, and keep the answer decoded
             candidates = self._decode(cached, key, name)
             cached = tuple([(c.name_kind, tuple(c.place)) for c in candidates])
+        cache = self._cache
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
-        cache[key] = cached
-        if len(raw) >= _CACHE_LIMIT:
-            raw.clear()
-        raw[name] = cached
+        cache[name] = cached
         return candidates
 
     def _reader(self) -> _LookupReader:
@@ -520,7 +514,7 @@ class Gazetteer:
 
     def has_name(self, name: str) -> bool:
         """True when some place has this name (any kind)."""
-        cached = self._raw_cache.get(name)  # a row is kept only when it holds the name
+        cached = self._cache.get(name)  # a row is kept only when it holds the name
         return bool(self._lookup_new(name, None) if cached is None else cached)
 
     def prominent_names(self, *, min_population: int = 100_000) -> dict[str, bool]:
