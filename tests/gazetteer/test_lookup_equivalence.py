@@ -9,6 +9,7 @@ the tiny gazetteer, on names written differently, and on unknown names.
 
 import sqlite3
 import struct
+import threading
 import zlib
 
 import msgpack
@@ -257,3 +258,25 @@ def test_lookup_equals_sql_join_when_the_table_has_many_shards(tmp_path, monkeyp
         gaz = Gazetteer(path)
         for name in query_names(conn):
             assert as_rows(gaz.lookup(name)) == reference_lookup(conn, name), name
+
+
+def test_lookup_from_many_threads_sharing_one_instance(tiny_gazetteer_path):
+    """Each thread reads through its own connection and blobs; all share the cache."""
+    with sqlite3.connect(tiny_gazetteer_path) as conn:
+        names = query_names(conn)
+        expected = [reference_lookup(conn, name) for name in names]
+    gaz = Gazetteer(tiny_gazetteer_path)
+    answers: dict[int, list] = {}
+
+    def ask(number: int) -> None:
+        order = names[number:] + names[:number]  # first, second and later asks interleave
+        for _ in range(3):
+            got = {name: as_rows(gaz.lookup(name)) for name in order}
+        answers[number] = [got[name] for name in names]
+
+    threads = [threading.Thread(target=ask, args=(number,)) for number in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(answers[number] == expected for number in range(4))
