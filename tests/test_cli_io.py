@@ -290,8 +290,9 @@ def test_cli_io_case_R59_gazetteer_missing_through_the_environment(tmp_path, mon
     out = tmp_path / "out.html"
     result = CliRunner().invoke(main, ["map", str(article), "-o", str(out), "--geojson", "p.geojson"],
                                 env={"GEOMAP_GAZETTEER": str(tmp_path / "missing.sqlite")})
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error: the named file does not exist
     _no_traceback(result)
+    assert "GEOMAP_GAZETTEER: no gazetteer at" in result.stderr
     assert re.search(r"(?i)gazetteer", result.stderr) and "geomap gazetteer build" in result.stderr
     assert "0 places" not in result.stderr
     assert not out.exists() and not (tmp_path / "p.geojson").exists()
@@ -427,7 +428,8 @@ def test_cli_io_config_precedence_environment_over_file(run, tmp_path, full_gaze
     assert result.exit_code == 0, result.output
     # Without the environment variable the file's (missing) gazetteer is used.
     result = run("--config", config, "extract", SEED, "-q", env={"GEOMAP_GAZETTEER": None})
-    assert result.exit_code == 1 and "missing.sqlite" in result.stderr
+    assert result.exit_code == 2 and "the configuration file's gazetteer: no gazetteer at" in result.stderr
+    assert "missing.sqlite" in result.stderr
     # GEOMAP_CONFIG names the file too; a command-line option beats it.
     result = run("extract", SEED, "-q", "--gazetteer", full_gazetteer_path,
                  env={"GEOMAP_GAZETTEER": None, "GEOMAP_CONFIG": str(config)})
