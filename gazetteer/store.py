@@ -15,6 +15,7 @@ One file holds five tables:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shlex
@@ -31,7 +32,7 @@ from typing import Any, NamedTuple
 import msgpack
 
 from .errors import GazetteerCorruptError, GazetteerNotBuiltError
-from .normalize import normalize_name
+from .normalize import LONGEST_NAME, normalize_name
 
 __all__ = ["SCHEMA_VERSION", "SCHEMA", "GazetteerPlace", "Candidate", "Gazetteer", "name_hash",
            "encode_candidates", "lookup_shards"]
@@ -67,8 +68,8 @@ CREATE TABLE lookup (shard INTEGER PRIMARY KEY, home_slots INTEGER NOT NULL, slo
 CREATE TABLE geometries (place_id INTEGER PRIMARY KEY REFERENCES places(id), outline TEXT NOT NULL);
 """
 
-# names is clustered on its key (name_norm first): an exact-name lookup reads one contiguous
-# range of one B-tree, then each place by its integer key.
+# names is clustered on its key (name_norm first), the order in which the build joins names to
+# places for the lookup table.
 INDEXES = """
 CREATE INDEX places_by_country ON places(country_code, feature_class);
 """
@@ -130,6 +131,12 @@ _SOURCE_CODES = {source: code for code, source in enumerate(_SOURCES)}
 _KEY, _SOURCE, _SOURCE_ID = 1, 10, 11  # positions in GazetteerPlace
 
 
+def read_only_uri(path: str | Path) -> str:
+    """The SQLite URI that opens ``path`` read-only (any character in the path escaped: "#",
+    "?" and "%" would otherwise end or change it)."""
+    return Path(path).absolute().as_uri() + "?mode=ro"
+
+
 def name_hash(name_norm: str) -> int:
     """The ``lookup`` table's key for a normalised name: CRC-32 of its UTF-8 bytes (0 … 2³²−1).
 
@@ -139,7 +146,8 @@ def name_hash(name_norm: str) -> int:
 
 
 def encode_candidates(entries: Iterable[tuple[str, Iterable[tuple[str, tuple[Any, ...]]]]]) -> bytes:
-    """The ``lookup.candidates`` blob of one hash: a MessagePack array holding, per name,
+    """The candidates row of one name hash (in a ``lookup`` shard's ``rows`` blob): a
+    MessagePack array holding, per name,
     ``[name_norm, kind, [place columns], kind, [place columns], ...]``.
 
     Kinds and sources are written as indexes into the known ones, and the key as nil when it
@@ -180,7 +188,9 @@ _PLACE_COLUMNS = ("id, key, name, lat, lon, feature_class, feature_code, country
 # shard's ``rows`` blob; length 0: empty). A hash's home slot is ``hash % home_slots``; rows
 # sit at or after their home slot (linear probing), in order of home slot, so that a search
 # stops at an empty slot or at one whose home is past its own; the array ends with a window of
-# empty slots. At most 3/4 of the home slots are used: a search reads 1.5 slots on average.
+# empty slots. At most 3/4 of the home slots are used: a search nearly always ends in its first
+# window (on the packaged gazetteer it looks at 2.5 slots for a name found, 2.9 for one not,
+# 23 at most). Offsets are 32-bit: a shard's rows are far smaller (SQLite's blobs stop at 1 GB).
 _SLOT = struct.Struct("<III")
 _WINDOW = 8  # slots read at once
 _WINDOW_SLOTS = struct.Struct("<" + "III" * _WINDOW)
@@ -238,8 +248,6 @@ def _hash_table(shard: int, entries: list[tuple[int, bytes]]) -> tuple[int, int,
     for position, (hashed, row) in zip(positions, entries):
         _SLOT.pack_into(slots, position * _SLOT.size, hashed, len(rows), len(row))
         rows += row
-    if len(rows) >= 2 ** 32:
-        raise ValueError(f"lookup shard {shard} holds {len(rows):,} bytes, more than its offsets can address")
     return shard, home_slots, bytes(slots), bytes(rows)
 
 
@@ -292,8 +300,8 @@ class _LookupReader:
 _unpack = msgpack.unpackb
 # What a damaged lookup table raises while it is read (_LookupReader.row) or a row decoded
 # (msgpack's errors are ValueErrors or UnpackExceptions; a row of the wrong shape raises
-# TypeError or IndexError).
-_UNREADABLE = (ValueError, TypeError, IndexError, ZeroDivisionError, struct.error, sqlite3.Error,
+# TypeError, IndexError or KeyError).
+_UNREADABLE = (ValueError, TypeError, LookupError, ZeroDivisionError, struct.error, sqlite3.Error,
                msgpack.UnpackException)
 _new_tuple = tuple.__new__
 # Names in the lookup cache before it is emptied.
@@ -321,6 +329,18 @@ def _close_all(connections: list[sqlite3.Connection]) -> None:
     for conn in connections:
         conn.close()
     connections.clear()
+
+
+def _close_one(conn: sqlite3.Connection, connections: list[sqlite3.Connection]) -> None:
+    conn.close()
+    with contextlib.suppress(ValueError):
+        connections.remove(conn)
+
+
+class _ThreadEnd:
+    """Kept in one thread's ``threading.local`` storage only: it goes when the thread ends,
+    and its finalizer closes the thread's connection then (which would otherwise stay open,
+    with its file descriptor and memory map, as long as the Gazetteer lives)."""
 
 
 class Gazetteer:
@@ -351,9 +371,10 @@ class Gazetteer:
                 f"no gazetteer at {str(self.path)!r}; build one with '{build}' "
                 "or point --gazetteer / GEOMAP_GAZETTEER at an existing file")
         self._local = threading.local()
-        # Every thread's connection, closed when this instance is collected: a connection holds
-        # its lock on the file until closed (see _conn), and sqlite3 connections live in a
-        # reference cycle that only the garbage collector would otherwise break.
+        # Every thread's connection, closed when its thread ends (_ThreadEnd) or when this
+        # instance is collected: a connection holds its lock on the file until closed (see
+        # _conn), and sqlite3 connections live in a reference cycle that only the garbage
+        # collector would otherwise break.
         self._connections: list[sqlite3.Connection] = []
         weakref.finalize(self, _close_all, self._connections)
         # By name as asked: a name written otherwise ("BAKU") is read again, which costs less
@@ -362,7 +383,7 @@ class Gazetteer:
         self._cache: dict[str, _Cached] = {}
         try:
             self.meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:  # SQLite quotes damaged bytes
             raise GazetteerCorruptError(
                 f"{str(self.path)!r} is not a readable gazetteer ({e}); check the path, or rebuild it "
                 f"with '{build} --force'") from e
@@ -374,7 +395,7 @@ class Gazetteer:
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            conn = sqlite3.connect(read_only_uri(self.path), uri=True, check_same_thread=False)
             conn.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
             conn.execute("PRAGMA cache_size = -32768")  # 32 MiB of pages
             # Take the shared lock once and keep it, instead of locking and unlocking the file
@@ -384,16 +405,16 @@ class Gazetteer:
             conn.execute("PRAGMA locking_mode = EXCLUSIVE")
             self._local.conn = conn
             self._connections.append(conn)
+            self._local.end = _ThreadEnd()
+            self._local.close = weakref.finalize(self._local.end, _close_one, conn, self._connections)
         return conn
 
     def close(self) -> None:
-        """Close this thread's connection (the others close when the instance is collected);
-        a later query opens a new one."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = self._local.reader = None
-            self._connections.remove(conn)
+        """Close this thread's connection (another thread's closes when that thread ends, or
+        when the instance is collected); a later query opens a new one."""
+        if getattr(self._local, "conn", None) is not None:
+            self._local.close()
+            self._local.conn = self._local.reader = self._local.end = self._local.close = None
 
     def lookup(self, name: str) -> list[Candidate]:
         """Return every place whose name normalises like ``name``, one candidate per place.
@@ -451,11 +472,16 @@ class Gazetteer:
     def _lookup_new(self, name: str, cached: bytes | None) -> list[Candidate]:
         """:meth:`lookup` of a name with no decoded answer cached: its cache entry ``cached`` is
         None or the row it was read from (see :data:`_Cached`)."""
+        if len(name) > LONGEST_NAME:
+            return []  # no place has such a name; kept out of the cache, which counts names
         key = normalize_name(name)
         if cached is None:  # the first time: read the row, keep it undecoded
             reader = getattr(self._local, "reader", None) or self._reader()
+            # "surrogatepass": a lone surrogate (from a badly decoded text) hashes to a row
+            # that cannot hold it, instead of raising.
+            hashed = zlib.crc32(key.encode("utf-8", "surrogatepass"))
             try:
-                row = reader.row(zlib.crc32(key.encode("utf-8")))
+                row = reader.row(hashed)
             except _UNREADABLE as e:
                 raise self._corrupt(key, e) from e
             candidates = [] if row is None else self._decode(row, key, name)

@@ -23,11 +23,13 @@ import dataclasses
 import json
 import math
 import os
+import pickle
 import signal
 import shutil
 import tempfile
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -120,14 +122,27 @@ class ParserSettings:
 _WORKER_SETTINGS: ParserSettings | None = None
 
 
-def _init_worker(settings: ParserSettings) -> None:
-    """Pool initializer: load the model and the gazetteer once, before the first chunk."""
+def _init_worker(settings: ParserSettings, show_warning: Any = None) -> None:
+    """Pool initializer: load the model and the gazetteer once, before the first chunk; show
+    warnings as the parent does (``show_warning``: its ``warnings.showwarning``, e.g. the CLI's
+    one-line "warning: ..." instead of Python's file:line format)."""
     global _WORKER_SETTINGS
     # Ctrl-C reaches every process of the terminal's group: the parent stops the pool and
     # reports it once; a worker's own KeyboardInterrupt traceback would only add noise.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if show_warning is not None:
+        warnings.showwarning = show_warning
     _WORKER_SETTINGS = settings
     settings.geoparser()
+
+
+def _picklable(function: Any) -> Any:
+    """``function`` if it can reach a spawned worker (a module-level function), else None."""
+    try:
+        pickle.dumps(function)
+    except Exception:
+        return None
+    return function
 
 
 def _parse_chunk(documents: list[Document]) -> list[DocumentResult]:
@@ -184,8 +199,9 @@ def iter_parse(documents: Iterable[Document], *, settings: ParserSettings | None
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
     shared = settings.for_workers(workers)
+    show_warning = _picklable(warnings.showwarning)
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(shared,))
+                                   initializer=_init_worker, initargs=(shared, show_warning))
     pending: deque = deque()
     try:
         for chunk in _chunks(documents, chunk_size):

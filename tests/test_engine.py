@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import pytest
@@ -243,3 +244,29 @@ def test_engine_dask_existing_scheduler(run, tmp_path):
     dask_docs = [json.loads(line) for part in parts for line in part.read_text(encoding="utf-8").splitlines()]
     assert plain.exit_code == 0 and dask_docs == [
         json.loads(line) for line in (tmp_path / "plain.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.model
+def test_engine_cli_workers_warn_in_the_cli_format(tmp_path, full_gazetteer_path):
+    """A warning raised in a worker process (here: the geocoder's host refuses connections)
+    reaches the terminal as the CLI prints warnings, "warning: ...", not in Python's
+    file:line format."""
+    import socket
+    import subprocess
+    with socket.socket() as sock:  # a port where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    for number in range(4):
+        (tmp_path / f"a{number}.txt").write_text("Officials from Verin Zarvostan and Gorayk met in Yerevan.",
+                                                 encoding="utf-8")
+    articles = sorted(map(str, tmp_path.glob("a*.txt")))
+    done = subprocess.run(
+        [sys.executable, "-m", "geomap", "extract", *articles, "--workers", "2", "--geocoder-url", url,
+         "-o", str(tmp_path / "out.json")],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, "GEOMAP_GAZETTEER": str(full_gazetteer_path), "GEOMAP_OFFLINE": "0",
+             "GEOMAP_GEOCODER_CACHE": str(tmp_path / "geocoder.sqlite")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    warned = [line for line in done.stderr.splitlines() if "connection refused" in line]
+    assert warned and all(line.startswith("warning: geocoder unavailable") for line in warned), done.stderr
+    assert "GeomapWarning" not in done.stderr and "warnings.warn" not in done.stderr

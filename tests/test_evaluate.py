@@ -124,10 +124,10 @@ def test_eval_dev_corpora_do_not_regress(geoparser, corpus):
     (b'{"id": "a", "text": "In Baku.", "toponyms": [{"start": 3, "end": 7, "lat": "n", "lon": 1}]}\n', "numeric or null"),
     (b'{"id": "a", "text": "In Baku.", "toponyms": [{"start": 3, "end": 70, "lat": 1, "lon": 1}]}\n', "within the text"),
 ])
-def test_a_bad_gold_file_is_a_clear_error_not_a_traceback(tmp_path, content, message):
+def test_a_bad_gold_file_is_a_clear_error_not_a_traceback(tmp_path, tiny_gazetteer_path, content, message):
     gold = tmp_path / "gold.jsonl"
     gold.write_bytes(content)
     with pytest.raises(InputError, match=message):
         load_gold(gold)
-    result = CliRunner().invoke(main, ["eval", str(gold), "--gazetteer", str(tmp_path / "unused.sqlite")])
+    result = CliRunner().invoke(main, ["eval", str(gold), "--gazetteer", str(tiny_gazetteer_path)])
     assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output

@@ -747,11 +747,11 @@ def test_geocode_cli_cap(cli, stub):
     (["--geocoder-timeout", "0"], "--geocoder-timeout"),
     (["--fallback-below", "2"], "--fallback-below"),
 ])
-def test_geocode_cli_bad_options_are_usage_errors(tmp_path, args, message):
+def test_geocode_cli_bad_options_are_usage_errors(tmp_path, tiny_gazetteer_path, args, message):
     source = tmp_path / "a.txt"
     source.write_text("Baku", encoding="utf-8")
     result = CliRunner().invoke(main, ["extract", str(source), *args],
-                                env={"GEOMAP_GAZETTEER": str(tmp_path / "missing.sqlite")})
+                                env={"GEOMAP_GAZETTEER": str(tiny_gazetteer_path)})
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
 
 

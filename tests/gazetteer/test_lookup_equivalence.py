@@ -197,6 +197,8 @@ def test_lookup_of_a_damaged_entry_says_how_to_rebuild(tmp_path, tiny_gazetteer_
         rows[zlib.crc32(b"baku")] = b"\x91\x93\xa4baku\x00\x9d\x01\x02"
         # A row of the wrong shape: a place of two columns.
         rows[zlib.crc32(b"yerevan")] = msgpack.packb([["yerevan", 0, [1, 2]]])
+        # A row that is no list of names: a map.
+        rows[zlib.crc32(b"tbilisi")] = msgpack.packb([{}])
         conn.execute("DELETE FROM lookup")
         conn.executemany("INSERT INTO lookup VALUES (?, ?, ?, ?)",
                          lookup_shards(sorted(rows.items()), len(rows)))
@@ -204,6 +206,8 @@ def test_lookup_of_a_damaged_entry_says_how_to_rebuild(tmp_path, tiny_gazetteer_
         Gazetteer(copy).lookup("Baku")
     with pytest.raises(GazetteerCorruptError, match="'yerevan'.*rebuild"):
         Gazetteer(copy).lookup("Yerevan")
+    with pytest.raises(GazetteerCorruptError, match="'tbilisi'.*rebuild"):
+        Gazetteer(copy).lookup("Tbilisi")
     assert [c.place.name for c in Gazetteer(copy).lookup("Armenia")] == ["Armenia", "Armenia"]
     with pytest.raises(GazetteerCorruptError, match="'baku'.*rebuild"):
         Gazetteer(copy).lookup_many(["Armenia", "Baku", "Shusha"])
@@ -280,3 +284,14 @@ def test_lookup_from_many_threads_sharing_one_instance(tiny_gazetteer_path):
     for thread in threads:
         thread.join()
     assert all(answers[number] == expected for number in range(4))
+
+
+def test_lookup_of_text_no_place_can_have(fresh_tiny):
+    """Lone surrogates (text decoded badly) and text longer than any place name find nothing,
+    quickly, and are not kept; they are no sign of a damaged file."""
+    for name in ("\ud800", "Bak\udcff", "\udcff" * 3):
+        assert fresh_tiny.lookup(name) == [] and not fresh_tiny.has_name(name)
+    long_marks = "a" + "\u0301\u0316" * 50_000  # Unicode normalisation is quadratic on these
+    assert normalize_name(long_marks) == ""  # not normalised at all ("a" if it were)
+    assert fresh_tiny.lookup(long_marks) == [] and fresh_tiny.lookup("Baku " * 1_000) == []
+    assert long_marks not in fresh_tiny._cache

@@ -2,6 +2,7 @@
 
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -76,6 +77,44 @@ def test_store_truncated_file_gives_clear_error(tmp_path, tiny_gazetteer_path):
     with pytest.raises(GazetteerCorruptError):
         g = Gazetteer(cut)
         g.lookup("Baku")
+
+
+def test_store_damaged_schema_text_gives_clear_error(tmp_path, tiny_gazetteer_path):
+    """A byte of the schema's SQL text flipped: SQLite's error quotes bytes that are not UTF-8."""
+    data = bytearray(tiny_gazetteer_path.read_bytes())
+    data[data.find(b"CREATE TABLE lookup") + 7] = 0xFF
+    damaged = tmp_path / "schema.sqlite"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(GazetteerCorruptError, match="rebuild"):
+        Gazetteer(damaged).lookup("Baku")
+
+
+@pytest.mark.parametrize("name", ["g#1.sqlite", "g?mode=rw.sqlite", "g%41.sqlite", "g b.sqlite"])
+def test_store_opens_paths_with_uri_characters(tmp_path, tiny_gazetteer_path, name):
+    """The file is opened read-only through an SQLite URI: "#", "?" and "%" in its path are
+    escaped, and nothing is created beside it."""
+    copy = tmp_path / name
+    copy.write_bytes(tiny_gazetteer_path.read_bytes())
+    assert [c.place.name for c in Gazetteer(copy).lookup("Yerevan")] == ["Yerevan"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+    assert needs_rebuild(copy) is None
+
+
+def test_store_closes_the_connection_of_a_thread_that_ended(tiny_gazetteer_path):
+    """Many short-lived threads sharing one instance (a server's request threads) leave no
+    connection, file descriptor or memory map behind."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        pytest.skip("counts open file descriptors through /proc (Linux)")
+    gaz = Gazetteer(tiny_gazetteer_path)
+    gaz.lookup("Baku")
+    before = len(list(fds.iterdir()))
+    for number in range(60):
+        thread = threading.Thread(target=gaz.lookup, args=(f"Name {number}",))
+        thread.start()
+        thread.join()
+    assert len(list(fds.iterdir())) <= before + 2
+    assert [c.place.name for c in gaz.lookup("Shusha")] == ["Shusha"]
 
 
 def test_store_other_schema_version_is_rejected(tmp_path, tiny_gazetteer_path):
