@@ -356,10 +356,6 @@ def _finish(conn: sqlite3.Connection, counts: dict[str, int]) -> None:
 
 def _connect_new(tmp: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(tmp)
-    # SQLite's largest page: the lookup table's B-tree is then two levels deep instead of
-    # three, and an exact-name lookup 15 % quicker (bench/bench_gazetteer.py); the file is
-    # no larger.
-    conn.execute("PRAGMA page_size = 65536")
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -262144")  # 256 MiB page cache while building
