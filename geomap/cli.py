@@ -25,6 +25,8 @@ __all__ = ["main"]
 
 _INPUTS = click.argument("inputs", nargs=-1, required=True,
                          type=click.Path(exists=True, dir_okay=True, allow_dash=True, path_type=str))
+
+
 def _existing_gazetteer(ctx, param, value):
     # A gazetteer named on the command line, in GEOMAP_GAZETTEER or in the configuration file is
     # never built silently (only the default one is): one that does not exist is a usage error,
