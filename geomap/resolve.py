@@ -27,6 +27,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from gazetteer import Candidate, Gazetteer, GazetteerPlace, normalize_name
 
@@ -212,13 +213,6 @@ class _Context:
     present: dict[str, set[str]] = field(default_factory=dict)
     # First-level divisions of the places each sentence names: sentence start → {(cc, admin1): names}.
     sentence_admin1: dict[int, dict[tuple[str, str], set[str]]] = field(default_factory=dict)
-
-    def sentence_admin1_around(self, mention: Mention) -> frozenset[tuple[str, str]]:
-        """First-level divisions of the places the *other* names of the mention's sentence
-        refer to."""
-        own = normalize_name(mention.text)
-        found = self.sentence_admin1.get(mention.sentence_start, {})
-        return frozenset(a for a, names in found.items() if names - {own})
     skip: set[int] = field(default_factory=set)
     # Points (lat, lon) of the places the document clearly names, by the normalised name.
     # (A set: a name repeated a thousand times adds one point, not a thousand.)
@@ -231,15 +225,28 @@ class _Context:
 
     def present_around(self, name: str) -> frozenset[str]:
         """Countries of the places (of any size) the document's *other* names refer to."""
-        own = normalize_name(name)
-        return frozenset(c for c, names in self.present.items() if names - {own})
+        return _named_by_others(self.present, normalize_name(name))
+
+    def sentence_admin1_around(self, mention: Mention) -> frozenset[tuple[str, str]]:
+        """First-level divisions of the places the *other* names of the mention's sentence
+        refer to."""
+        found = self.sentence_admin1.get(mention.sentence_start, {})
+        return _named_by_others(found, normalize_name(mention.text))
 
     def around(self, name: str) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
         """Countries and divisions named by the document's *other* names, so that a name's
         own first guess ("Athens" → Greece) does not vote for itself."""
         own = normalize_name(name)
-        return (frozenset(c for c, names in self.countries.items() if names - {own}),
-                frozenset(a for a, names in self.admin1.items() if names - {own}))
+        return _named_by_others(self.countries, own), _named_by_others(self.admin1, own)
+
+
+_Key = TypeVar("_Key")
+
+
+def _named_by_others(named: dict[_Key, set[str]], own: str) -> frozenset[_Key]:
+    """The keys of ``named`` (countries, divisions → the normalised names that point to them)
+    that some name other than ``own`` points to."""
+    return frozenset(key for key, names in named.items() if names - {own})
 
 
 # Logistic weights of the confidence model, in the order of _confidence_features (fitted on

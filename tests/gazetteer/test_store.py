@@ -90,11 +90,10 @@ def test_store_damaged_schema_text_gives_clear_error(tmp_path, tiny_gazetteer_pa
 
 
 @pytest.mark.parametrize("name", ["g#1.sqlite", "g?mode=rw.sqlite", "g%41.sqlite", "g b.sqlite"])
-def test_store_opens_paths_with_uri_characters(tmp_path, tiny_gazetteer_path, name):
+def test_store_opens_paths_with_uri_characters(tmp_path, tiny_copy, name):
     """The file is opened read-only through an SQLite URI: "#", "?" and "%" in its path are
     escaped, and nothing is created beside it."""
-    copy = tmp_path / name
-    copy.write_bytes(tiny_gazetteer_path.read_bytes())
+    copy = tiny_copy(name)
     assert [c.place.name for c in Gazetteer(copy).lookup("Yerevan")] == ["Yerevan"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
     assert needs_rebuild(copy) is None
@@ -117,11 +116,8 @@ def test_store_closes_the_connection_of_a_thread_that_ended(tiny_gazetteer_path)
     assert [c.place.name for c in gaz.lookup("Shusha")] == ["Shusha"]
 
 
-def test_store_other_schema_version_is_rejected(tmp_path, tiny_gazetteer_path):
-    copy = tmp_path / "old.sqlite"
-    copy.write_bytes(tiny_gazetteer_path.read_bytes())
-    with sqlite3.connect(copy) as conn:
-        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+def test_store_other_schema_version_is_rejected(tiny_copy):
+    copy = tiny_copy("old.sqlite", "UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     with pytest.raises(GazetteerCorruptError, match="schema"):
         Gazetteer(copy)
     assert needs_rebuild(copy) is not None
